@@ -1,0 +1,299 @@
+"""The one `Tokenizer` interface every backend implements, and the behaviour they share.
+
+A backend implements a handful of primitives (`_encode`, `decode`, `id_to_piece`, `token_bytes`,
+`_offsets` where its library gives none); this class turns them into the public verbs with one policy
+for every backend: lone surrogates, special-token strings typed in the text, id validation, fragments.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ..errors import InvalidTokenId
+from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
+
+__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "SPECIAL_ROLES"]
+
+#: Roles a special token can play, in the order `info` shows them.
+SPECIAL_ROLES = ("bos", "eos", "unk", "pad", "cls", "sep", "mask")
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_surrogates(text: str) -> tuple[str, list[str]]:
+    """One policy for every backend: a split surrogate pair becomes the character it encodes,
+    a lone surrogate becomes U+FFFD and is reported.
+
+    Python strings can hold surrogates that UTF-8 cannot encode (tiktoken replaces them silently,
+    HF tokenizers raises TypeError, sentencepiece raises RuntimeError), so we settle them first.
+
+    >>> repair_surrogates("a\\ud83c\\udfb5b")
+    ('a🎵b', [])
+    >>> repair_surrogates("a\\ud800b")[0]
+    'a\\ufffdb'
+    """
+    if not _SURROGATE.search(text):
+        return text, []
+    # 'surrogatepass' then decode joins valid high+low pairs into one code point.
+    joined = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    notes = []
+    lone = [m.start() for m in _SURROGATE.finditer(text)]
+    fixed = joined.count("\ufffd") - text.count("\ufffd")
+    if fixed:
+        notes.append(
+            f"replaced {fixed} lone surrogate(s) with U+FFFD (first at character {lone[0]}): "
+            "they are not valid Unicode text"
+        )
+    return joined, notes
+
+
+@dataclass(frozen=True)
+class TokenizerInfo:
+    """What `tokenprism info` shows: what was loaded, from where, and what it is."""
+
+    name: str
+    source: str
+    backend: str
+    model_type: str
+    vocab_size: int
+    base_vocab_size: int
+    special_tokens: dict[str, int]
+    roles: dict[str, str]
+    chat_template: bool
+    inferred: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.name,
+            "source": self.source,
+            "backend": self.backend,
+            "model_type": self.model_type,
+            "vocab_size": self.vocab_size,
+            "base_vocab_size": self.base_vocab_size,
+            "special_tokens": [
+                {"token": t, "id": i, "role": next((r for r, c in self.roles.items() if c == t), None)}
+                for t, i in self.special_tokens.items()
+            ],
+            "chat_template": self.chat_template,
+            "inferred": list(self.inferred),
+            "files": list(self.files),
+        }
+
+
+class Tokenizer(ABC):
+    """Text → ids and back, for any backend. Get one with `tokenprism.load_tokenizer(spec)`.
+
+    >>> tok = load_tokenizer("gpt2")                      # doctest: +SKIP
+    >>> tok.encode("Hello world").ids                     # doctest: +SKIP
+    [15496, 995]
+    """
+
+    #: the backend's short name: "hf", "tiktoken", "sentencepiece"
+    backend: str = ""
+
+    def __init__(self, *, name: str, source: str, inferred: Sequence[str] = (), files: Sequence[str] = ()):
+        self.name = name
+        self.source = source
+        self.inferred = list(inferred)
+        self.files = list(files)
+        self.chat_template: str | None = None
+        self.model_max_length: int | None = None
+
+    # --- what a backend provides -------------------------------------------------------------
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int:
+        """Every id this tokenizer can produce is below this (added tokens included)."""
+
+    @property
+    @abstractmethod
+    def model_type(self) -> str:
+        """"BPE", "byte-level BPE", "WordPiece", "Unigram" or "tiktoken BPE"."""
+
+    @property
+    @abstractmethod
+    def special_tokens(self) -> dict[str, int]:
+        """Special-token string → id."""
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Role ("bos", "eos", "unk", …) → special-token string, where the tokenizer declares one."""
+        return {}
+
+    @property
+    def base_vocab_size(self) -> int:
+        return self.vocab_size
+
+    @abstractmethod
+    def _encode(
+        self, text: str, *, add_special_tokens: bool, split_special_tokens: bool
+    ) -> tuple[list[int], list[tuple[int, int]] | None, list[int]]:
+        """Backend call: (ids, char offsets or None if not known cheaply, indices of added tokens)."""
+
+    def _encode_batch(
+        self, texts: list[str], *, add_special_tokens: bool, split_special_tokens: bool
+    ) -> list[tuple[list[int], list[tuple[int, int]] | None, list[int]]]:
+        return [
+            self._encode(t, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)
+            for t in texts
+        ]
+
+    @abstractmethod
+    def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
+        """Ids → text, as the backend decodes them (ids assumed valid; see `decode_tokens`)."""
+
+    @abstractmethod
+    def id_to_piece(self, id: int) -> str:
+        """The raw vocab entry of an id: ``Ġhello``, ``##ing``, ``▁the``, ``<0xF0>``."""
+
+    @abstractmethod
+    def token_bytes(self, id: int) -> bytes:
+        """The bytes an id stands for in decoded text (special tokens: their string's UTF-8)."""
+
+    def piece_to_id(self, piece: str) -> int | None:
+        return None
+
+    def _offsets(self, text: str, ids: list[int]) -> list[tuple[int, int]]:
+        """Character offsets for backends whose encode gives none: walk the token bytes."""
+        return offsets_from_bytes(text, [self.token_bytes(i) for i in ids])
+
+    # --- the public verbs --------------------------------------------------------------------
+    def is_special(self, id: int) -> bool:
+        return id in self._special_ids
+
+    @property
+    def _special_ids(self) -> frozenset[int]:
+        cached = self.__dict__.get("_special_id_set")
+        if cached is None:
+            cached = self.__dict__["_special_id_set"] = frozenset(self.special_tokens.values())
+        return cached
+
+    def encode(
+        self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False
+    ) -> Encoding:
+        """Text → `Encoding`. Special-token strings in the text are parsed as special tokens unless
+        `split_special_tokens`; the tokens the tokenizer adds around a text are added unless
+        `add_special_tokens=False` (Hugging Face's defaults)."""
+        text, notes = repair_surrogates(text)
+        ids, offsets, added = self._encode(
+            text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens
+        )
+        return Encoding(self, text, ids, offsets=offsets, added=added, notes=notes)
+
+    def encode_batch(
+        self, texts: Iterable[str], *, add_special_tokens: bool = True, split_special_tokens: bool = False
+    ) -> list[Encoding]:
+        """Many texts at once, through the backend's own batch encoder where it has one."""
+        repaired = [repair_surrogates(t) for t in texts]
+        results = self._encode_batch(
+            [t for t, _ in repaired], add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens
+        )
+        return [
+            Encoding(self, t, ids, offsets=offs, added=added, notes=notes)
+            for (t, notes), (ids, offs, added) in zip(repaired, results)
+        ]
+
+    def count(self, text: str, *, add_special_tokens: bool = False, split_special_tokens: bool = False) -> int:
+        """Number of tokens of a text (by default without the tokens added around it)."""
+        text, _ = repair_surrogates(text)
+        return len(
+            self._encode(text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)[0]
+        )
+
+    def validate_ids(self, ids: Iterable[object]) -> list[int]:
+        """Check ids before any backend sees them: the backends raise KeyError, OverflowError,
+        IndexError or silently return "" for bad ones."""
+        size = self.vocab_size
+        checked = []
+        for value in ids:
+            if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                    value = int(value)
+                else:
+                    raise InvalidTokenId(value, size)
+            if not 0 <= value < size:
+                raise InvalidTokenId(value, size)
+            checked.append(value)
+        return checked
+
+    def label(self, id: int) -> str:
+        """How one id is shown on its own: special tokens by name, fragments by their bytes."""
+        if self.is_special(id):
+            return self.id_to_piece(id)
+        data = self.token_bytes(id)
+        return data.decode("utf-8") if is_whole_utf8(data) else fragment_label(data)
+
+    def decode_tokens(self, ids: Iterable[object], *, skip_special_tokens: bool = False) -> Decoding:
+        """Ids → each id's piece and label, and the joined text; bad ids raise `InvalidTokenId`.
+
+        >>> load_tokenizer("gpt2").decode_tokens([3351, 752]).labels    # doctest: +SKIP
+        ['Sub', 'ject']
+        """
+        checked = self.validate_ids(ids)
+        return Decoding(
+            tokenizer=self.name,
+            ids=checked,
+            pieces=[self.id_to_piece(i) for i in checked],
+            labels=[self.label(i) for i in checked],
+            special=[self.is_special(i) for i in checked],
+            text=self.decode(checked, skip_special_tokens=skip_special_tokens),
+        )
+
+    def apply_chat_template(
+        self, messages: list[dict[str, str]], *, add_generation_prompt: bool = True
+    ) -> str:
+        """Render a chat with the tokenizer's own Jinja template (as transformers does)."""
+        from .chat import render_chat_template
+
+        return render_chat_template(self, messages, add_generation_prompt=add_generation_prompt)
+
+    def info(self) -> TokenizerInfo:
+        return TokenizerInfo(
+            name=self.name,
+            source=self.source,
+            backend=self.backend,
+            model_type=self.model_type,
+            vocab_size=self.vocab_size,
+            base_vocab_size=self.base_vocab_size,
+            special_tokens=dict(self.special_tokens),
+            roles=dict(self.roles),
+            chat_template=self.chat_template is not None,
+            inferred=list(self.inferred),
+            files=list(self.files),
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} {self.model_type}, vocab {self.vocab_size}>"
+
+
+def offsets_from_bytes(text: str, pieces: Sequence[bytes]) -> list[tuple[int, int]]:
+    """Character spans of tokens whose bytes, joined, are the UTF-8 of `text`.
+
+    A token that starts or ends inside a multi-byte character gets the span of the whole
+    character(s) it touches, so its fragment still points at the character it is part of.
+    Falls back to empty spans at the end once the bytes stop matching the text (the backend
+    normalised something), rather than pointing at the wrong characters.
+    """
+    encoded = text.encode("utf-8")
+    # char_index[b] = index of the character that byte b belongs to
+    char_index: list[int] = []
+    for ci, ch in enumerate(text):
+        char_index.extend([ci] * len(ch.encode("utf-8")))
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    n = len(encoded)
+    for data in pieces:
+        size = len(data)
+        if size == 0 or encoded[pos : pos + size] != data:
+            # Bytes not at this position (an added special token, or normalisation): zero-width.
+            spans.append((char_index[pos] if pos < n else len(text),) * 2)
+            continue
+        start = char_index[pos]
+        end = char_index[pos + size - 1] + 1
+        spans.append((start, end))
+        pos += size
+    return spans

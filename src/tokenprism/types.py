@@ -1,0 +1,220 @@
+"""Value types of the tokenizer stage: `Token` (one token, as a view) and `Encoding` (parallel arrays).
+
+An `Encoding` keeps the backend's raw output (ids, and offsets when the backend gives them) and
+computes everything else on first use. Encoding 10 MB therefore costs what the backend costs; the
+per-token views (`enc.tokens`) are built only when something looks at them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+if TYPE_CHECKING:
+    from .tokenizers.base import Tokenizer
+
+__all__ = ["Token", "Encoding", "Decoding", "fragment_label"]
+
+
+def fragment_label(data: bytes) -> str:
+    """How a token that is not whole UTF-8 is shown: its bytes, e.g. ``<0xF0 0x9F>``.
+
+    >>> fragment_label(b"\\xf0\\x9f")
+    '<0xF0 0x9F>'
+    """
+    return "<" + " ".join(f"0x{b:02X}" for b in data) + ">"
+
+
+def is_whole_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token of an `Encoding`.
+
+    `piece` is the vocab entry (``Ġhello``, ``##ing``, ``▁the``, ``<0xF0>``); `text` is the exact slice of
+    the input it covers (``text[start:end]``, empty for tokens the tokenizer added); `data` its bytes.
+    A `fragment` holds part of a multi-byte character: it is shown as its bytes, never as "�".
+    """
+
+    index: int
+    id: int
+    piece: str
+    text: str
+    start: int
+    end: int
+    data: bytes
+    special: bool
+    fragment: bool
+    from_text: bool  # a special token parsed from a special-token string typed in the text
+
+    @property
+    def label(self) -> str:
+        """What a display shows for this token."""
+        if self.special:
+            return self.piece
+        if self.fragment:
+            return fragment_label(self.data)
+        return self.data.decode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "piece": self.piece,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "special": self.special,
+            "fragment": self.fragment,
+            "from_text": self.from_text,
+            "bytes": self.data.hex(" "),
+        }
+
+
+class Encoding:
+    """The result of `Tokenizer.encode`: parallel arrays over the tokens of one text.
+
+    >>> enc = load_tokenizer("gpt2").encode("Hello world")   # doctest: +SKIP
+    >>> enc.ids, enc.pieces, enc.offsets                      # doctest: +SKIP
+    ([15496, 995], ['Hello', 'Ġworld'], [(0, 5), (5, 11)])
+    """
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        text: str,
+        ids: list[int],
+        *,
+        offsets: list[tuple[int, int]] | None = None,
+        added: Sequence[int] = (),
+        notes: Sequence[str] = (),
+    ) -> None:
+        self._tokenizer = tokenizer
+        self.text = text
+        self.ids = ids
+        self._raw_offsets = offsets
+        #: indices of the tokens the tokenizer added around the text (BOS/EOS, [CLS]/[SEP])
+        self.added = frozenset(added)
+        self.notes = list(notes)
+
+    # --- the cheap facts -------------------------------------------------------------------
+    @property
+    def tokenizer(self) -> str:
+        return self._tokenizer.name
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # --- computed on first use -------------------------------------------------------------
+    @cached_property
+    def offsets(self) -> list[tuple[int, int]]:
+        """Character offsets into `text`, one (start, end) per token."""
+        if self._raw_offsets is not None:
+            return self._raw_offsets
+        return self._tokenizer._offsets(self.text, self.ids)
+
+    @cached_property
+    def pieces(self) -> list[str]:
+        piece = self._tokenizer.id_to_piece
+        return [piece(i) for i in self.ids]
+
+    @cached_property
+    def data(self) -> list[bytes]:
+        """Each token's bytes (for special tokens: the UTF-8 of their string)."""
+        token_bytes = self._tokenizer.token_bytes
+        return [token_bytes(i) for i in self.ids]
+
+    @cached_property
+    def special(self) -> list[bool]:
+        is_special = self._tokenizer.is_special
+        return [is_special(i) for i in self.ids]
+
+    @cached_property
+    def from_text(self) -> list[bool]:
+        """True for special tokens that stand for a special-token string typed in the text."""
+        added = self.added
+        return [sp and i not in added for i, sp in enumerate(self.special)]
+
+    @cached_property
+    def lossless(self) -> bool:
+        """Whether decoding the ids (less those the tokenizer added) gives the text back exactly."""
+        ids = self.ids if not self.added else [t for i, t in enumerate(self.ids) if i not in self.added]
+        return self._tokenizer.decode(ids) == self.text
+
+    @cached_property
+    def tokens(self) -> list[Token]:
+        return list(self)
+
+    def __iter__(self) -> Iterator[Token]:
+        text = self.text
+        for i, (tid, piece, (s, e), data, sp, ft) in enumerate(
+            zip(self.ids, self.pieces, self.offsets, self.data, self.special, self.from_text)
+        ):
+            yield Token(i, tid, piece, text[s:e], s, e, data, sp, not sp and not is_whole_utf8(data), ft)
+
+    @property
+    def parsed_special_tokens(self) -> list[Token]:
+        """Special tokens that came from special-token strings typed in the text."""
+        return [t for t in self.tokens if t.from_text]
+
+    # --- conversions -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer,
+            "text": self.text,
+            "count": self.count,
+            "ids": list(self.ids),
+            "tokens": [t.to_dict() for t in self.tokens],
+            "lossless": self.lossless,
+            "notes": list(self.notes),
+        }
+
+    def to_numpy(self, dtype: str = "int64") -> Any:
+        import numpy as np
+
+        return np.asarray(self.ids, dtype=dtype)
+
+    def _repr_html_(self) -> str:
+        from .render.html import encoding_html
+
+        return encoding_html(self)
+
+    def __repr__(self) -> str:
+        return f"Encoding(tokenizer={self.tokenizer!r}, count={self.count}, ids={self.ids[:8]!r}{'…' if self.count > 8 else ''})"
+
+
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    """The result of `Tokenizer.decode_tokens`: each id's piece and shown label, and the joined text.
+
+    The joined `text` is the tokenizer's own decode of all ids together, so fragments of one character
+    that are shown as bytes one by one still join into that character.
+    """
+
+    tokenizer: str
+    ids: list[int]
+    pieces: list[str]
+    labels: list[str]
+    special: list[bool]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer,
+            "ids": list(self.ids),
+            "tokens": [
+                {"id": i, "piece": p, "label": lab, "special": s}
+                for i, p, lab, s in zip(self.ids, self.pieces, self.labels, self.special)
+            ],
+            "text": self.text,
+        }
