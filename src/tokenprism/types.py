@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from .tokenizers.base import Tokenizer
@@ -91,16 +91,15 @@ class Encoding:
         text: str,
         ids: list[int],
         *,
-        offsets: list[tuple[int, int]] | None = None,
-        added: Sequence[int] = (),
+        offsets: list[tuple[int, int]] | Callable[[], list[tuple[int, int]]] | None = None,
+        added: Sequence[int] | Callable[[], Sequence[int]] = (),
         notes: Sequence[str] = (),
     ) -> None:
         self._tokenizer = tokenizer
         self.text = text
         self.ids = ids
         self._raw_offsets = offsets
-        #: indices of the tokens the tokenizer added around the text (BOS/EOS, [CLS]/[SEP])
-        self.added = frozenset(added)
+        self._raw_added = added
         self.notes = list(notes)
 
     # --- the cheap facts -------------------------------------------------------------------
@@ -119,9 +118,16 @@ class Encoding:
     @cached_property
     def offsets(self) -> list[tuple[int, int]]:
         """Character offsets into `text`, one (start, end) per token."""
-        if self._raw_offsets is not None:
-            return self._raw_offsets
-        return self._tokenizer._offsets(self.text, self.ids)
+        raw = self._raw_offsets
+        if raw is None:
+            return self._tokenizer._offsets(self.text, self.ids)
+        return raw() if callable(raw) else raw
+
+    @cached_property
+    def added(self) -> frozenset[int]:
+        """Indices of the tokens the tokenizer added around the text (BOS/EOS, [CLS]/[SEP])."""
+        raw = self._raw_added
+        return frozenset(raw() if callable(raw) else raw)
 
     @cached_property
     def pieces(self) -> list[str]:

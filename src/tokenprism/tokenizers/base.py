@@ -157,6 +157,10 @@ class Tokenizer(ABC):
     def piece_to_id(self, piece: str) -> int | None:
         return None
 
+    def _is_valid_id(self, id: int) -> bool:
+        """False for ids inside the range that name no token (tiktoken's ranks have gaps)."""
+        return True
+
     def _offsets(self, text: str, ids: list[int]) -> list[tuple[int, int]]:
         """Character offsets for backends whose encode gives none: walk the token bytes."""
         return offsets_from_bytes(text, [self.token_bytes(i) for i in ids])
@@ -215,7 +219,7 @@ class Tokenizer(ABC):
                     value = int(value)
                 else:
                     raise InvalidTokenId(value, size)
-            if not 0 <= value < size:
+            if not 0 <= value < size or not self._is_valid_id(value):
                 raise InvalidTokenId(value, size)
             checked.append(value)
         return checked

@@ -1,0 +1,366 @@
+"""Hugging Face `tokenizers` backend: tokenizer.json (also .gz), vocab.txt (WordPiece), vocab.json + merges.txt.
+
+The files a folder holds decide how the `tokenizers.Tokenizer` is built; tokenizer_config.json and
+special_tokens_map.json add roles, the chat template and the max length, as transformers reads them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import TokenizerFileError
+from .base import SPECIAL_ROLES, Tokenizer
+
+__all__ = ["HFTokenizer", "bytes_to_unicode"]
+
+
+@lru_cache(maxsize=1)
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte → printable character table, used by every byte-level BPE (``Ġ`` is the space byte).
+
+    Printable Latin-1 bytes map to themselves; the other 68 are shifted to U+0100 and up so that
+    every byte has a visible, non-whitespace character.
+    """
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    table, shift = {}, 0
+    for b in range(256):
+        if b in keep:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + shift)
+            shift += 1
+    return table
+
+
+@lru_cache(maxsize=1)
+def _unicode_to_bytes() -> dict[str, int]:
+    return {c: b for b, c in bytes_to_unicode().items()}
+
+
+def piece_decoder(decoder_state: dict[str, Any] | None) -> Callable[[str], bytes]:
+    """A function piece → the bytes that piece stands for, read off the tokenizer's decoder.
+
+    Byte-level pieces map character by character through GPT-2's table; WordPiece drops its "##";
+    SentencePiece-style pieces turn "▁" into a space and ``<0xNN>`` into that byte.
+    """
+    kinds = _decoder_kinds(decoder_state)
+    if "ByteLevel" in kinds:
+        table = _unicode_to_bytes()
+
+        def byte_level(piece: str) -> bytes:
+            try:
+                return bytes(table[c] for c in piece)
+            except KeyError:  # an added token stored as plain text
+                return piece.encode()
+
+        return byte_level
+    if "WordPiece" in kinds:
+        prefix = _find(decoder_state, "prefix") or "##"
+        return lambda piece: (piece[len(prefix):] if piece.startswith(prefix) else piece).encode()
+    byte_fallback = "ByteFallback" in kinds
+
+    def metaspace(piece: str) -> bytes:
+        if byte_fallback and len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+            try:
+                return bytes([int(piece[3:5], 16)])
+            except ValueError:
+                pass
+        return piece.replace("▁", " ").encode()
+
+    return metaspace
+
+
+def _decoder_kinds(state: dict[str, Any] | None) -> set[str]:
+    if not state:
+        return set()
+    kinds = {state.get("type", "")}
+    for inner in state.get("decoders", []) or []:
+        kinds |= _decoder_kinds(inner)
+    return kinds
+
+
+def _find(state: dict[str, Any] | None, key: str) -> Any:
+    if not state:
+        return None
+    if key in state:
+        return state[key]
+    for inner in state.get("decoders", []) or []:
+        found = _find(inner, key)
+        if found is not None:
+            return found
+    return None
+
+
+def _state(component: Any) -> dict[str, Any] | None:
+    """A component's own JSON (decoder, pre-tokenizer, normalizer): small, unlike the model's."""
+    if component is None:
+        return None
+    return json.loads(component.__getstate__())
+
+
+def guard(action: str, path: str | Path, fn: Callable[[], Any]) -> Any:
+    """Run a backend call that may fail on a bad file. The Rust side can panic, and
+    `pyo3_runtime.PanicException` derives from BaseException, so it is caught here and converted."""
+    try:
+        return fn()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - PanicException is a BaseException
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TokenizerFileError(f"cannot {action} {path}: {reason[:200]}") from None
+
+
+class HFTokenizer(Tokenizer):
+    """A `tokenizers.Tokenizer` with the settings transformers would read beside it."""
+
+    backend = "hf"
+
+    def __init__(
+        self,
+        backend_tokenizer: Any,
+        *,
+        name: str,
+        source: str,
+        config: dict[str, Any] | None = None,
+        default_roles: dict[str, str] | None = None,
+        inferred: Sequence[str] = (),
+        files: Sequence[str] = (),
+    ) -> None:
+        super().__init__(name=name, source=source, inferred=inferred, files=files)
+        self.backend_tokenizer = backend_tokenizer
+        self.config = config or {}
+        self._split_copy: Any = None
+        self._piece_bytes = piece_decoder(_state(backend_tokenizer.decoder))
+        self._bytes_cache: dict[int, bytes] = {}
+        self._roles = {**(default_roles or {}), **roles_from_config(self.config)}
+        self.chat_template = chat_template_from_config(self.config)
+        limit = self.config.get("model_max_length")
+        self.model_max_length = int(limit) if isinstance(limit, (int, float)) and limit < 1e12 else None
+        self._special = self._collect_special()
+
+    # --- facts --------------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.backend_tokenizer.get_vocab_size(with_added_tokens=True)
+
+    @property
+    def base_vocab_size(self) -> int:
+        return self.backend_tokenizer.get_vocab_size(with_added_tokens=False)
+
+    @property
+    def model_type(self) -> str:
+        kind = type(self.backend_tokenizer.model).__name__
+        if kind == "BPE" and self.byte_level:
+            return "byte-level BPE"
+        return kind
+
+    @property
+    def byte_level(self) -> bool:
+        return "ByteLevel" in _decoder_kinds(_state(self.backend_tokenizer.decoder))
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return self._special
+
+    @property
+    def roles(self) -> dict[str, str]:
+        return {r: t for r, t in self._roles.items() if t in self._special or self.piece_to_id(t) is not None}
+
+    def _collect_special(self) -> dict[str, int]:
+        special = {
+            tok.content: i for i, tok in self.backend_tokenizer.get_added_tokens_decoder().items() if tok.special
+        }
+        for content in self._roles.values():
+            tid = self.backend_tokenizer.token_to_id(content)
+            if tid is not None:
+                special.setdefault(content, tid)
+        return dict(sorted(special.items(), key=lambda kv: kv[1]))
+
+    # --- primitives ---------------------------------------------------------------------------
+    def _backend_for(self, split_special_tokens: bool) -> Any:
+        if not split_special_tokens:
+            return self.backend_tokenizer
+        if self._split_copy is None:
+            # A second tokenizer with encode_special_tokens on, so the shared one is never mutated
+            # (the web server encodes from several threads).
+            copy = type(self.backend_tokenizer).from_str(self.backend_tokenizer.to_str())
+            copy.encode_special_tokens = True
+            self._split_copy = copy
+        return self._split_copy
+
+    def _encode(self, text: str, *, add_special_tokens: bool, split_special_tokens: bool):
+        enc = self._backend_for(split_special_tokens).encode(text, add_special_tokens=add_special_tokens)
+        return enc.ids, _LazyOffsets(enc), _LazyAdded(enc) if add_special_tokens else ()
+
+    def _encode_batch(self, texts: list[str], *, add_special_tokens: bool, split_special_tokens: bool):
+        encs = self._backend_for(split_special_tokens).encode_batch(texts, add_special_tokens=add_special_tokens)
+        return [(e.ids, _LazyOffsets(e), _LazyAdded(e) if add_special_tokens else ()) for e in encs]
+
+    def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False) -> list[list[int]]:
+        """Ids only, through the backend's parallel fast path (no offsets): for corpus statistics."""
+        fast = getattr(self.backend_tokenizer, "encode_batch_fast", self.backend_tokenizer.encode_batch)
+        return [e.ids for e in fast(texts, add_special_tokens=add_special_tokens)]
+
+    def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
+        return self.backend_tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
+
+    def id_to_piece(self, id: int) -> str:
+        piece = self.backend_tokenizer.id_to_token(id)
+        if piece is None:
+            raise KeyError(id)
+        return piece
+
+    def piece_to_id(self, piece: str) -> int | None:
+        return self.backend_tokenizer.token_to_id(piece)
+
+    def token_bytes(self, id: int) -> bytes:
+        cached = self._bytes_cache.get(id)
+        if cached is None:
+            piece = self.id_to_piece(id)
+            cached = piece.encode() if id in self._special_ids else self._piece_bytes(piece)
+            self._bytes_cache[id] = cached
+        return cached
+
+    def _is_valid_id(self, id: int) -> bool:
+        return self.backend_tokenizer.id_to_token(id) is not None
+
+
+class _LazyOffsets:
+    """Offsets fetched from the backend encoding only when someone asks (building a list of
+    tuples for millions of tokens would cost more than the encode itself)."""
+
+    __slots__ = ("enc",)
+
+    def __init__(self, enc: Any) -> None:
+        self.enc = enc
+
+    def __call__(self) -> list[tuple[int, int]]:
+        return self.enc.offsets
+
+
+class _LazyAdded:
+    """Indices of the tokens the post-processor added ([CLS], [SEP], BOS…), fetched on demand."""
+
+    __slots__ = ("enc",)
+
+    def __init__(self, enc: Any) -> None:
+        self.enc = enc
+
+    def __call__(self) -> list[int]:
+        return [i for i, m in enumerate(self.enc.special_tokens_mask) if m]
+
+
+# --- building from files ----------------------------------------------------------------------
+def read_json_config(folder: Path, name: str) -> dict[str, Any]:
+    path = folder / name
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TokenizerFileError(f"cannot read {path}: {exc}; fix or remove the file") from None
+    if not isinstance(data, dict):
+        raise TokenizerFileError(f"{path} is not a JSON object; fix or remove the file")
+    return data
+
+
+def roles_from_config(config: dict[str, Any]) -> dict[str, str]:
+    roles = {}
+    for role in SPECIAL_ROLES:
+        value = config.get(f"{role}_token")
+        if isinstance(value, dict):
+            value = value.get("content")
+        if isinstance(value, str) and value:
+            roles[role] = value
+    return roles
+
+
+def chat_template_from_config(config: dict[str, Any]) -> str | None:
+    template = config.get("chat_template")
+    if isinstance(template, list):  # [{"name": "default", "template": ...}, ...]
+        named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
+        template = named.get("default") or next(iter(named.values()), None)
+    return template if isinstance(template, str) else None
+
+
+def load_tokenizer_json(path: Path) -> Any:
+    from tokenizers import Tokenizer as RawTokenizer
+
+    if path.name.endswith(".gz"):
+        def read() -> Any:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                return RawTokenizer.from_str(fh.read())
+
+        return guard("load tokenizer file", path, read)
+    return guard("load tokenizer file", path, lambda: RawTokenizer.from_file(str(path)))
+
+
+def build_wordpiece(vocab_path: Path, *, lowercase: bool) -> Any:
+    """A BERT tokenizer from a bare vocab.txt, built as transformers' BertTokenizerFast builds it."""
+    from tokenizers import Tokenizer as RawTokenizer
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors
+
+    vocab = read_vocab_txt(vocab_path)
+    tok = RawTokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    specials = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab]
+    tok.add_special_tokens(specials)
+    if "[CLS]" in vocab and "[SEP]" in vocab:
+        cls, sep = ("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[cls, sep]
+        )
+    return tok
+
+
+def read_vocab_txt(path: Path) -> dict[str, int]:
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TokenizerFileError(f"cannot read {path}: {exc}") from None
+    if lines and lines[-1] == "":
+        lines.pop()
+    vocab: dict[str, int] = {}
+    for line in lines:
+        vocab.setdefault(line.rstrip("\r"), len(vocab))
+    if not vocab:
+        raise TokenizerFileError(f"{path} holds no vocabulary entries")
+    return vocab
+
+
+def vocab_is_lowercase(vocab: dict[str, int]) -> bool:
+    """A WordPiece vocab with no upper-case letters outside its [SPECIAL] tokens was made for lowercased text.
+    (Letters like 'ℝ' look upper-case but have no lower case; lowercasing keeps them, so they don't count.)"""
+    return not any(
+        ch != ch.lower() for piece in vocab if not (piece.startswith("[") and piece.endswith("]")) for ch in piece
+    )
+
+
+def build_byte_level_bpe(vocab_path: Path, merges_path: Path) -> Any:
+    """A GPT-2 style tokenizer from vocab.json + merges.txt, as transformers' GPT2TokenizerFast builds it."""
+    from tokenizers import Tokenizer as RawTokenizer
+    from tokenizers import decoders, models, pre_tokenizers, processors
+
+    def build() -> Any:
+        vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+        merges = []
+        for line in merges_path.read_text(encoding="utf-8").split("\n"):
+            if line.startswith("#version") or not line.strip():
+                continue
+            left, _, right = line.partition(" ")
+            merges.append((left, right))
+        tok = RawTokenizer(models.BPE(vocab, merges, fuse_unk=False))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        tok.post_processor = processors.ByteLevel(trim_offsets=False)
+        if "<|endoftext|>" in vocab:
+            tok.add_special_tokens(["<|endoftext|>"])
+        return tok
+
+    return guard("load vocab.json + merges.txt from", vocab_path.parent, build)

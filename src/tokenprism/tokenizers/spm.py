@@ -1,0 +1,164 @@
+"""SentencePiece backend: ``spiece.model``, ``tokenizer.model``, ``spm.model``.
+
+By default it does what the sentencepiece library does (no BOS/EOS) unless a tokenizer_config.json
+beside the file says `add_bos_token` / `add_eos_token`. Control symbols typed in the text (``</s>``)
+are parsed as special tokens, as Hugging Face's tokenizers do; sentencepiece alone would split them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from .base import Tokenizer
+from .hf import guard, roles_from_config
+
+__all__ = ["SentencePieceTokenizer"]
+
+_BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+class SentencePieceTokenizer(Tokenizer):
+    backend = "sentencepiece"
+
+    def __init__(self, path: Path, *, name: str, config: dict[str, Any] | None = None, inferred: Sequence[str] = ()):
+        import sentencepiece as spm
+
+        super().__init__(name=name, source=str(path), inferred=inferred, files=[str(path)])
+        self.processor = guard("load SentencePiece model", path, lambda: spm.SentencePieceProcessor(model_file=str(path)))
+        self.config = config or {}
+        sp = self.processor
+        self._size = sp.get_piece_size()
+        self._specials = {
+            sp.id_to_piece(i): i for i in range(self._size) if sp.is_control(i) or sp.is_unknown(i)
+        }
+        # Control symbols and user-defined symbols typed in the text are parsed; longest first so
+        # that "<|endoftext|>" wins over a shorter symbol that prefixes it.
+        parsed = sorted((p for p in self._specials if p and not sp.is_unknown(self._specials[p])), key=len, reverse=True)
+        self._special_re = re.compile("|".join(map(re.escape, parsed))) if parsed else None
+        self._add_bos = bool(self.config.get("add_bos_token", False)) and sp.bos_id() >= 0
+        self._add_eos = bool(self.config.get("add_eos_token", False)) and sp.eos_id() >= 0
+        self.chat_template = self.config.get("chat_template") if isinstance(self.config.get("chat_template"), str) else None
+        limit = self.config.get("model_max_length")
+        self.model_max_length = int(limit) if isinstance(limit, (int, float)) and limit < 1e12 else None
+
+    @property
+    def vocab_size(self) -> int:
+        return self._size
+
+    @property
+    def model_type(self) -> str:
+        # BPE models store -rank as the score (0, -1, -2, …); Unigram stores log-probabilities.
+        sp = self.processor
+        normal = (i for i in range(min(self._size, 2000)) if not (sp.is_control(i) or sp.is_byte(i) or sp.is_unknown(i)))
+        scores = [sp.get_score(i) for i in normal]
+        return "BPE" if scores and all(float(s).is_integer() for s in scores) else "Unigram"
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return self._specials
+
+    @property
+    def roles(self) -> dict[str, str]:
+        sp = self.processor
+        roles = {r: sp.id_to_piece(i) for r, i in (("bos", sp.bos_id()), ("eos", sp.eos_id()), ("unk", sp.unk_id()), ("pad", sp.pad_id())) if i >= 0}
+        return {**roles, **roles_from_config(self.config)}
+
+    # --- primitives -------------------------------------------------------------------------------
+    def _segments(self, text: str, split_special_tokens: bool) -> list[tuple[int, str]]:
+        """(start, segment) pieces of the text; a special-token string becomes its own segment."""
+        if split_special_tokens or self._special_re is None:
+            return [(0, text)]
+        segments, pos = [], 0
+        for m in self._special_re.finditer(text):
+            if m.start() > pos:
+                segments.append((pos, text[pos : m.start()]))
+            segments.append((m.start(), m.group()))
+            pos = m.end()
+        if pos < len(text):
+            segments.append((pos, text[pos:]))
+        return segments
+
+    def _encode(self, text: str, *, add_special_tokens: bool, split_special_tokens: bool):
+        segments = self._segments(text, split_special_tokens)
+        if len(segments) == 1 and segments[0][1] == text and (split_special_tokens or text not in self._specials):
+            ids = self.processor.encode(text)
+        else:
+            ids = []
+            for _, seg in segments:
+                ids.extend([self._specials[seg]] if seg in self._specials and not split_special_tokens else self.processor.encode(seg))
+        bos = add_special_tokens and self._add_bos
+        eos = add_special_tokens and self._add_eos
+        if bos:
+            ids.insert(0, self.processor.bos_id())
+        if eos:
+            ids.append(self.processor.eos_id())
+        added = ([0] if bos else []) + ([len(ids) - 1] if eos else [])
+
+        def offsets() -> list[tuple[int, int]]:
+            core = self._span_offsets(text, split_special_tokens)
+            return ([(0, 0)] if bos else []) + core + ([(len(text), len(text))] if eos else [])
+
+        return ids, offsets, added
+
+    def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False) -> list[list[int]]:
+        """Ids only, through sentencepiece's threaded batch encoder (special strings not parsed)."""
+        return self.processor.encode(texts, num_threads=-1)
+
+    def _span_offsets(self, text: str, split_special_tokens: bool) -> list[tuple[int, int]]:
+        """Offsets from sentencepiece's own spans (byte offsets into each segment → characters)."""
+        spans: list[tuple[int, int]] = []
+        for start, seg in self._segments(text, split_special_tokens):
+            if seg in self._specials and not split_special_tokens:
+                spans.append((start, start + len(seg)))
+                continue
+            char_at = _byte_to_char(seg)
+            for p in self.processor.encode(seg, out_type="proto").pieces:
+                b, e = p.begin, p.end
+                cs = char_at[min(b, len(char_at) - 1)]
+                ce = char_at[e - 1] + 1 if e > b else cs + (1 if p.piece.startswith("<0x") else 0)
+                spans.append((start + cs, start + ce))
+        return spans
+
+    def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
+        sp = self.processor
+        # sentencepiece drops control symbols when decoding; Hugging Face keeps them unless told to skip.
+        out, run = [], []
+        for i in ids:
+            if self.is_special(i) and not sp.is_unknown(i):
+                if run:
+                    out.append(sp.decode(run))
+                    run = []
+                if not skip_special_tokens:
+                    out.append(sp.id_to_piece(i))
+            else:
+                run.append(i)
+        if run:
+            out.append(sp.decode(run))
+        return "".join(out)
+
+    def id_to_piece(self, id: int) -> str:
+        return self.processor.id_to_piece(id)
+
+    def piece_to_id(self, piece: str) -> int | None:
+        tid = self.processor.piece_to_id(piece)
+        return None if tid == self.processor.unk_id() and piece != self.processor.id_to_piece(tid) else tid
+
+    def token_bytes(self, id: int) -> bytes:
+        piece = self.processor.id_to_piece(id)
+        if self.processor.is_byte(id):
+            m = _BYTE_PIECE.fullmatch(piece)
+            if m:
+                return bytes([int(m.group(1), 16)])
+        if id in self._special_ids:
+            return piece.encode()
+        return piece.replace("▁", " ").encode()
+
+
+def _byte_to_char(text: str) -> list[int]:
+    index: list[int] = []
+    for ci, ch in enumerate(text):
+        index.extend([ci] * len(ch.encode("utf-8")))
+    index.append(len(text))
+    return index

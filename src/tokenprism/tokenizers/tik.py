@@ -1,0 +1,223 @@
+"""tiktoken backend: OpenAI encodings by name or alias, or from a local ``*.tiktoken`` ranks file.
+
+Offline, an encoding is found (in order) in $TOKENPRISM_TIKTOKEN_DIR/<name>.tiktoken, then tiktoken's own
+cache; online tiktoken downloads it. A ranks file is validated here before tiktoken sees it, because
+tiktoken's Rust core panics or silently misbehaves on duplicate ranks or missing single bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from ..errors import TokenizerFileError, TokenizerNotFound
+from .base import Tokenizer
+
+__all__ = ["TiktokenTokenizer", "ENCODING_NAMES", "encoding_for_alias", "load_ranks"]
+
+ENCODING_NAMES = ("cl100k_base", "o200k_base", "p50k_base", "p50k_edit", "r50k_base", "o200k_harmony")
+
+
+def encoding_for_alias(spec: str) -> str | None:
+    """The OpenAI encoding a spec names: an encoding name itself, or a model alias (gpt-4 → cl100k_base).
+
+    "gpt2" is left to the Hugging Face Hub, where it names the GPT-2 tokenizer folder.
+
+    >>> encoding_for_alias("gpt-4o")
+    'o200k_base'
+    """
+    if spec in ENCODING_NAMES:
+        return spec
+    if spec == "gpt2" or "/" in spec or os.sep in spec:
+        return None
+    from tiktoken.model import MODEL_PREFIX_TO_ENCODING, MODEL_TO_ENCODING
+
+    if spec in MODEL_TO_ENCODING:
+        return MODEL_TO_ENCODING[spec]
+    for prefix, name in MODEL_PREFIX_TO_ENCODING.items():
+        if spec.startswith(prefix):
+            return name
+    return None
+
+
+def load_ranks(path: Path) -> dict[bytes, int]:
+    """Read and validate a ``.tiktoken`` file: one ``base64(token) rank`` per line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TokenizerFileError(f"cannot read {path}: {exc.strerror}") from None
+    ranks: dict[bytes, int] = {}
+    seen: set[int] = set()
+    for lineno, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise TokenizerFileError(f"{path}:{lineno}: expected 'base64-token rank', got {line[:40]!r}")
+        try:
+            token = base64.b64decode(parts[0], validate=True)
+            rank = int(parts[1])
+        except (binascii.Error, ValueError):
+            raise TokenizerFileError(f"{path}:{lineno}: bad base64 token or rank {line[:40]!r}") from None
+        if rank in seen or token in ranks:
+            raise TokenizerFileError(f"{path}:{lineno}: duplicate {'rank ' + str(rank) if rank in seen else 'token'}; the file is corrupt")
+        seen.add(rank)
+        ranks[token] = rank
+    missing = [b for b in range(256) if bytes([b]) not in ranks]
+    if missing:
+        raise TokenizerFileError(
+            f"{path} lacks single-byte ranks for {len(missing)} byte(s) (first 0x{missing[0]:02X}): "
+            "a byte-level BPE needs all 256; the file is truncated or not a tiktoken ranks file"
+        )
+    return ranks
+
+
+@contextmanager
+def _ranks_instead_of_download(ranks: dict[bytes, int]) -> Iterator[None]:
+    """Call tiktoken's own encoding constructor (its exact split pattern and special tokens)
+    with ranks we already have, instead of letting it download them."""
+    import tiktoken_ext.openai_public as public
+
+    original = public.load_tiktoken_bpe
+    public.load_tiktoken_bpe = lambda *args, **kwargs: ranks
+    try:
+        yield
+    finally:
+        public.load_tiktoken_bpe = original
+
+
+def _local_ranks_file(name: str) -> Path | None:
+    folder = os.environ.get("TOKENPRISM_TIKTOKEN_DIR")
+    if folder:
+        candidate = Path(folder) / f"{name}.tiktoken"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def encoding_from_ranks_file(path: Path, *, name: str | None = None) -> tuple[Any, list[str]]:
+    """A tiktoken Encoding from a local ranks file; the encoding's name comes from the file name."""
+    import tiktoken
+    from tiktoken_ext.openai_public import ENCODING_CONSTRUCTORS, ENDOFTEXT
+
+    name = name or path.name.removesuffix(".tiktoken")
+    ranks = load_ranks(path)
+    inferred: list[str] = []
+    if name in ENCODING_CONSTRUCTORS:
+        with _ranks_instead_of_download(ranks):
+            params = ENCODING_CONSTRUCTORS[name]()
+        inferred.append(f"split pattern and special tokens of {name} (from the file name)")
+    else:
+        with _ranks_instead_of_download(ranks):
+            params = ENCODING_CONSTRUCTORS["cl100k_base"]()
+        params = {**params, "name": name, "special_tokens": {ENDOFTEXT: max(ranks.values()) + 1}}
+        inferred.append(f"unknown encoding name {name!r}: used cl100k_base's split pattern and <|endoftext|> after the last rank")
+    params["mergeable_ranks"] = ranks
+    return tiktoken.Encoding(**params), inferred
+
+
+def load_named_encoding(name: str) -> tuple[Any, str, list[str]]:
+    """(encoding, source, inferred) for an OpenAI encoding name: local file, tiktoken cache, or download."""
+    local = _local_ranks_file(name)
+    if local is not None:
+        enc, inferred = encoding_from_ranks_file(local, name=name)
+        return enc, str(local), inferred
+    import tiktoken
+
+    try:
+        return tiktoken.get_encoding(name), f"tiktoken:{name}", []
+    except ValueError as exc:
+        raise TokenizerNotFound(f"unknown OpenAI encoding {name!r}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - network errors come in many types
+        raise TokenizerNotFound(
+            f"cannot get OpenAI encoding {name!r} ({type(exc).__name__}): offline? pass a local ranks file "
+            f"(-t path/to/{name}.tiktoken) or set TOKENPRISM_TIKTOKEN_DIR to a folder holding {name}.tiktoken"
+        ) from None
+
+
+class TiktokenTokenizer(Tokenizer):
+    """A tiktoken `Encoding`. Special-token strings in the text are parsed as special tokens by
+    default (tiktoken itself would raise) and the encoding notes it."""
+
+    backend = "tiktoken"
+
+    def __init__(self, encoding: Any, *, name: str, source: str, inferred: Sequence[str] = (), files: Sequence[str] = ()):
+        super().__init__(name=name, source=source, inferred=inferred, files=files)
+        self.encoding = encoding
+        self._specials = dict(
+            sorted(((s, encoding.encode_single_token(s)) for s in encoding.special_tokens_set), key=lambda kv: kv[1])
+        )
+        self._piece_cache: dict[int, str] = {}
+
+    @property
+    def vocab_size(self) -> int:
+        return self.encoding.n_vocab
+
+    @property
+    def base_vocab_size(self) -> int:
+        return len(self.encoding._mergeable_ranks)
+
+    @property
+    def model_type(self) -> str:
+        return "tiktoken BPE"
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return self._specials
+
+    @property
+    def roles(self) -> dict[str, str]:
+        return {"eos": "<|endoftext|>"} if "<|endoftext|>" in self._specials else {}
+
+    def _encode(self, text: str, *, add_special_tokens: bool, split_special_tokens: bool):
+        if split_special_tokens:
+            return self.encoding.encode(text, allowed_special=set(), disallowed_special=()), None, ()
+        return self.encoding.encode(text, allowed_special="all"), None, ()
+
+    def _encode_batch(self, texts: list[str], *, add_special_tokens: bool, split_special_tokens: bool):
+        return [(ids, None, ()) for ids in self.encode_ids_batch(texts, split_special_tokens=split_special_tokens)]
+
+    def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False) -> list[list[int]]:
+        """Ids only, through tiktoken's threaded batch encoder: for corpus statistics."""
+        if split_special_tokens:
+            return self.encoding.encode_batch(texts, allowed_special=set(), disallowed_special=())
+        return self.encoding.encode_batch(texts, allowed_special="all")
+
+    def encode(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False):
+        enc = super().encode(text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)
+        if not split_special_tokens and self._specials and any(s in enc.text for s in self._specials):
+            enc.notes.append(
+                "special-token strings in the text were parsed as special tokens (tiktoken itself would "
+                "raise); pass --split-special-tokens to encode them as plain text"
+            )
+        return enc
+
+    def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
+        if skip_special_tokens:
+            ids = [i for i in ids if i not in self._special_ids]
+        return self.encoding.decode(list(ids))
+
+    def token_bytes(self, id: int) -> bytes:
+        return self.encoding.decode_single_token_bytes(id)
+
+    def id_to_piece(self, id: int) -> str:
+        piece = self._piece_cache.get(id)
+        if piece is None:
+            piece = self._piece_cache[id] = self.token_bytes(id).decode("utf-8", "backslashreplace")
+        return piece
+
+    def piece_to_id(self, piece: str) -> int | None:
+        if piece in self._specials:
+            return self._specials[piece]
+        return self.encoding._mergeable_ranks.get(piece.encode("utf-8"))
+
+    def _is_valid_id(self, id: int) -> bool:
+        try:
+            self.encoding.decode_single_token_bytes(id)
+        except KeyError:
+            return False
+        return True

@@ -1,0 +1,32 @@
+"""Shared test setup: no network, and the real fixture files read where they lie (../shared)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# No test may touch the network: the Hub client must answer from local files or a local server.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+TOKENIZER_FIXTURES = FIXTURES / "tokenizers"
+
+
+def fixture(relative: str) -> Path:
+    """Path of a file under ../shared/fixtures, or skip the test with the reason."""
+    path = FIXTURES / relative
+    if not path.exists():
+        pytest.skip(f"fixture {relative} not found: ../shared/fixtures is absent beside the repo")
+    return path
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    if not FIXTURES.exists():
+        pytest.skip("../shared/fixtures is absent beside the repo")
+    return FIXTURES
