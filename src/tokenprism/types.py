@@ -212,6 +212,7 @@ class Decoding:
     pieces: list[str]
     labels: list[str]
     special: list[bool]
+    fragment: list[bool]
     text: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,8 +220,8 @@ class Decoding:
             "tokenizer": self.tokenizer,
             "ids": list(self.ids),
             "tokens": [
-                {"id": i, "piece": p, "label": lab, "special": s}
-                for i, p, lab, s in zip(self.ids, self.pieces, self.labels, self.special)
+                {"id": i, "piece": p, "label": lab, "special": s, "fragment": f}
+                for i, p, lab, s, f in zip(self.ids, self.pieces, self.labels, self.special, self.fragment)
             ],
             "text": self.text,
         }

@@ -244,6 +244,7 @@ class Tokenizer(ABC):
             pieces=[self.id_to_piece(i) for i in checked],
             labels=[self.label(i) for i in checked],
             special=[self.is_special(i) for i in checked],
+            fragment=[not self.is_special(i) and not is_whole_utf8(self.token_bytes(i)) for i in checked],
             text=self.decode(checked, skip_special_tokens=skip_special_tokens),
         )
 

@@ -1,0 +1,143 @@
+"""tokenize, decode, count, info: the tokenizer half of the path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+from . import app
+from ._common import emit_json, input_options, json_option, load, read_text, tokenizer_option
+
+
+def _print(renderable: object) -> None:
+    from rich.console import Console
+
+    Console(soft_wrap=True, highlight=False).print(renderable)
+
+
+@app.command()
+@input_options
+@tokenizer_option
+@click.option("--ids-only", is_flag=True, help="Print only the ids, space-separated.")
+@click.option("--no-special-tokens", is_flag=True, help="Do not add BOS/EOS, [CLS]/[SEP] around the text (add_special_tokens=False).")
+@click.option("--split-special-tokens", is_flag=True, help="Treat special-token strings in the text as plain text.")
+@json_option
+def tokenize(text, file, errors, spec, ids_only, no_special_tokens, split_special_tokens, as_json):
+    """Show every token of a text, with its id, piece and the exact text it covers.
+
+    \b
+    Examples:
+      tokenprism tokenize "Hello world" -t gpt2
+      tokenprism tokenize --file notes.md -t cl100k_base --json
+      echo "<|endoftext|> is special" | tokenprism tokenize - -t gpt-4o
+    """
+    content = read_text(text, file, errors=errors)
+    enc = load(spec).encode(content, add_special_tokens=not no_special_tokens, split_special_tokens=split_special_tokens)
+    if as_json:
+        emit_json(enc.to_dict())
+    elif ids_only:
+        click.echo(" ".join(map(str, enc.ids)))
+    else:
+        from ..render.terminal import encoding_view
+
+        _print(encoding_view(enc))
+
+
+def _parse_ids(values: tuple[str, ...]) -> list[object]:
+    """Ids from arguments ('3323 622', '3323,622', '[3323, 622]') or '-' for stdin; kept as given
+    when not integers so that the tokenizer names the bad one."""
+    if values == ("-",):
+        values = (sys.stdin.read(),)
+    raw = " ".join(values).replace(",", " ").replace("[", " ").replace("]", " ").split()
+    if not raw:
+        raise UsageError("no ids given: pass ids as arguments, e.g. tokenprism decode 3323 622 -t gpt2")
+    parsed: list[object] = []
+    for item in raw:
+        try:
+            parsed.append(int(item))
+        except ValueError:
+            parsed.append(item)
+    return parsed
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+@click.argument("ids", nargs=-1, type=click.UNPROCESSED)
+@tokenizer_option
+@click.option("--skip-special-tokens", is_flag=True, help="Leave special tokens out of the joined text.")
+@json_option
+def decode(ids, spec, skip_special_tokens, as_json):
+    """Turn ids back into tokens and text; fragments of a character are shown as bytes.
+
+    \b
+    Examples:
+      tokenprism decode 3351 752 -t gpt2
+      tokenprism decode 8582 236 113 -t gpt2 --json
+    """
+    dec = load(spec).decode_tokens(_parse_ids(ids), skip_special_tokens=skip_special_tokens)
+    if as_json:
+        emit_json(dec.to_dict())
+    else:
+        from ..render.terminal import decoding_view
+
+        _print(decoding_view(dec))
+
+
+@app.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@tokenizer_option
+@click.option("--no-gitignore", is_flag=True, help="Count files that .gitignore excludes too.")
+@json_option
+def count(paths, spec, no_gitignore, as_json):
+    """Count the tokens of files and folders (binary files skipped, .gitignore respected).
+
+    \b
+    Examples:
+      tokenprism count src/ README.md -t cl100k_base
+      tokenprism count . -t gpt2 --json
+    """
+    from ..count import count_paths
+
+    report = count_paths(load(spec), list(paths), respect_gitignore=not no_gitignore)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        from ..render.terminal import count_view
+
+        _print(count_view(report))
+
+
+@app.command()
+@tokenizer_option
+@click.option("--probe/--no-probe", default=True, help="Detect properties by probing the tokenizer's behaviour.")
+@json_option
+def info(spec, probe, as_json):
+    """What a tokenizer is: vocab size, special tokens, model type, what was loaded from where.
+
+    \b
+    Examples:
+      tokenprism info -t bert-base-uncased
+      tokenprism info -t cl100k_base --json
+    """
+    tok = load(spec)
+    details = tok.info()
+    properties = _properties(tok) if probe else None
+    if as_json:
+        data = details.to_dict()
+        if properties is not None:
+            data["properties"] = properties
+        emit_json(data)
+    else:
+        from ..render.terminal import info_view
+
+        _print(info_view(details, properties))
+
+
+def _properties(tok) -> dict | None:
+    try:
+        from ..properties import detect_properties
+    except ImportError:
+        return None
+    return detect_properties(tok).to_dict()

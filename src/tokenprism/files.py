@@ -1,0 +1,123 @@
+"""Walking files and folders the way people expect: skip binary files, respect .gitignore.
+
+Shared by `count`, `corpus` and `fim-transform`. The .gitignore matcher covers what real repos use
+(globs, `**`, anchored `/x`, directory-only `x/`, negation `!x`), evaluated per folder like git does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["iter_files", "is_binary", "read_text_file", "TextFile"]
+
+_SNIFF = 8192
+
+
+def is_binary(head: bytes) -> bool:
+    """A file whose first bytes hold a NUL is binary (git's own test)."""
+    return b"\x00" in head[:_SNIFF]
+
+
+@dataclass(frozen=True)
+class TextFile:
+    path: Path
+    text: str
+    invalid_utf8: int  # bytes that were not UTF-8 (replaced by U+FFFD)
+
+
+def read_text_file(path: Path) -> TextFile | None:
+    """The file's text, or None for a binary file; bad UTF-8 is replaced and counted, never fatal."""
+    data = path.read_bytes()
+    if is_binary(data):
+        return None
+    try:
+        return TextFile(path, data.decode("utf-8"), 0)
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "replace")
+        # U+FFFD already in the file (as its 3 UTF-8 bytes) is not a replacement we made.
+        return TextFile(path, text, text.count("\ufffd") - data.count("\ufffd".encode()))
+
+
+class _Rule:
+    __slots__ = ("regex", "negate", "dir_only")
+
+    def __init__(self, pattern: str) -> None:
+        self.negate = pattern.startswith("!")
+        pattern = pattern[1:] if self.negate else pattern
+        self.dir_only = pattern.endswith("/")
+        pattern = pattern.rstrip("/")
+        anchored = "/" in pattern
+        pattern = pattern.lstrip("/")
+        # '**/' matches any number of folders; fnmatch's '*' must not cross '/'.
+        body = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"/\*\*", "(?:/.*)?")
+        body = body.replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        body = re.sub(r"\\\[(.+?)\\\]", lambda m: "[" + m.group(1).replace("\\", "") + "]", body)
+        self.regex = re.compile(("^" if anchored else "^(?:.*/)?") + body + "$")
+
+    def matches(self, relative: str, is_dir: bool) -> bool:
+        return (is_dir or not self.dir_only) and bool(self.regex.match(relative))
+
+
+def _read_rules(folder: Path) -> list[_Rule]:
+    path = folder / ".gitignore"
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [_Rule(line.strip()) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _ignored(stack: list[tuple[Path, list[_Rule]]], path: Path, is_dir: bool) -> bool:
+    ignored = False
+    for base, rules in stack:
+        relative = path.resolve().relative_to(base).as_posix()
+        for rule in rules:
+            if rule.matches(relative, is_dir):
+                ignored = not rule.negate
+    return ignored
+
+
+def iter_files(paths: list[Path], *, respect_gitignore: bool = True) -> Iterator[Path]:
+    """Every file under the given paths (files are yielded as given), skipping .git and ignored files."""
+    for root in paths:
+        if root.is_file():
+            yield root
+            continue
+        yield from _walk(root, _ancestor_rules(root) if respect_gitignore else [], respect_gitignore)
+
+
+def _ancestor_rules(folder: Path) -> list[tuple[Path, list[_Rule]]]:
+    """.gitignore rules of the folders above `folder`, up to the repository root, as git applies them."""
+    folder = folder.resolve()
+    chain = []
+    for parent in folder.parents:
+        chain.append(parent)
+        if (parent / ".git").exists():
+            break
+    else:
+        return []
+    return [(p, rules) for p in reversed(chain) if (rules := _read_rules(p))]
+
+
+def _walk(folder: Path, stack: list[tuple[Path, list[_Rule]]], respect: bool) -> Iterator[Path]:
+    if respect:
+        rules = _read_rules(folder)
+        stack = stack + [(folder.resolve(), rules)] if rules else stack
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if entry.name == ".git" or (respect and stack and _ignored(stack, path, is_dir)):
+            continue
+        if is_dir:
+            yield from _walk(path, stack, respect)
+        elif entry.is_file():
+            yield path
+

@@ -1,0 +1,43 @@
+"""Fill in the middle: the training-data transform of Bavarian et al. 2022 (`transform`,
+`unpermute`, `Sentinels`).
+
+>>> from tokenprism.fim import Sentinels, transform, unpermute
+>>> s = Sentinels.starcoder()
+>>> out = next(transform(["print('hi')\\n"], sentinels=s, fim_rate=1.0, seed=0))
+>>> unpermute(out, sentinels=s) == "print('hi')\\n" + s.eot
+True
+"""
+
+from __future__ import annotations
+
+from .transform import (
+    FIM_FAMILIES,
+    Fragment,
+    Sentinels,
+    Transformed,
+    fragment_rng,
+    pack_fragments,
+    shares,
+    transform,
+    transform_document,
+    transform_fragment,
+    unpermute,
+)
+
+#: The library verb under its top-level name: `tokenprism.fim_transform(...)`.
+fim_transform = transform
+
+__all__ = [
+    "FIM_FAMILIES",
+    "Fragment",
+    "Sentinels",
+    "Transformed",
+    "fim_transform",
+    "fragment_rng",
+    "pack_fragments",
+    "shares",
+    "transform",
+    "transform_document",
+    "transform_fragment",
+    "unpermute",
+]

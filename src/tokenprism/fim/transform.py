@@ -1,0 +1,334 @@
+"""The fill-in-the-middle data transform of Bavarian et al. 2022, "Efficient Training of Language
+Models to Fill in the Middle" (arXiv:2207.14255), done exactly and reversibly.
+
+With probability `fim_rate` a document is cut at two uniformly random character positions into
+prefix / middle / suffix; of those documents `spm_rate` go in SPM order, the rest in PSM order:
+
+    PSM  <PRE> prefix <SUF> suffix <MID> middle <EOT>
+    SPM  <PRE> <SUF> suffix <MID> prefix middle <EOT>      (the paper's appendix variant)
+
+`level="document"` transforms whole documents; `level="context"` first packs the documents (joined
+by EOT) into contexts of `context_length` tokens and then transforms each document fragment between
+EOT markers, as the paper recommends. Each fragment draws from its own random stream seeded by
+(seed, fragment index), so the same seed gives the same output on any engine.
+
+>>> s = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
+>>> out = list(transform(["def f(x):\\n    return x\\n"], sentinels=s, fim_rate=1.0, seed=1))
+>>> out[0].startswith("<PRE>") and out[0].endswith("<EOT>")
+True
+>>> unpermute(out[0], sentinels=s)
+'def f(x):\\n    return x\\n<EOT>'
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Literal, Protocol, Sequence
+
+from ..errors import InputError, UsageError
+
+__all__ = [
+    "Sentinels",
+    "Fragment",
+    "Transformed",
+    "FIM_FAMILIES",
+    "transform",
+    "transform_document",
+    "transform_fragment",
+    "fragment_rng",
+    "pack_fragments",
+    "unpermute",
+    "shares",
+]
+
+Level = Literal["document", "context"]
+Mode = Literal["none", "psm", "spm"]
+
+
+@dataclass(frozen=True)
+class Sentinels:
+    """The four marker strings of the transform.
+
+    >>> Sentinels.starcoder().prefix
+    '<fim_prefix>'
+    """
+
+    prefix: str
+    suffix: str
+    middle: str
+    eot: str
+
+    def __post_init__(self) -> None:
+        values = self.as_tuple()
+        if any(not v for v in values) or len(set(values)) != 4:
+            raise UsageError("FIM sentinels must be four different non-empty strings: prefix, suffix, middle, eot")
+
+    def as_tuple(self) -> tuple[str, str, str, str]:
+        return (self.prefix, self.suffix, self.middle, self.eot)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"prefix": self.prefix, "suffix": self.suffix, "middle": self.middle, "eot": self.eot}
+
+    @classmethod
+    def starcoder(cls) -> Sentinels:
+        """StarCoder / SantaCoder / prism-tiny sentinels."""
+        return cls("<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<|endoftext|>")
+
+    @classmethod
+    def parse(cls, spec: str) -> Sentinels:
+        """Four comma-separated strings, prefix,suffix,middle,eot.
+
+        >>> Sentinels.parse("<PRE>,<SUF>,<MID>,<EOT>").middle
+        '<MID>'
+        """
+        parts = spec.split(",")
+        if len(parts) != 4:
+            raise UsageError(f"--sentinels takes four comma-separated strings PRE,SUF,MID,EOT; got {spec!r}")
+        return cls(*parts)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> Sentinels:
+        """The FIM sentinels a tokenizer reserves (StarCoder, Qwen/CodeGemma, CodeLlama, DeepSeek,
+        Codestral families); its end-of-text/eos token is the EOT.
+
+        >>> from tokenprism import load_tokenizer                       # doctest: +SKIP
+        >>> Sentinels.from_tokenizer(load_tokenizer("prism-tiny")).suffix  # doctest: +SKIP
+        '<fim_suffix>'
+        """
+        for family, (pre, suf, mid, eots) in FIM_FAMILIES.items():
+            if all(_token_id(tokenizer, t) is not None for t in (pre, suf, mid)):
+                eot = next((e for e in (*eots, _eos(tokenizer)) if e and _token_id(tokenizer, e) is not None), None)
+                if eot is None:
+                    raise InputError(f"tokenizer has {family} FIM sentinels but no end-of-text token; pass --sentinels")
+                return cls(pre, suf, mid, eot)
+        raise InputError("this tokenizer has no FIM sentinels; pass them with --sentinels PRE,SUF,MID,EOT")
+
+    def check_single_tokens(self, tokenizer: Any) -> list[int]:
+        """Ids of the four sentinels; each must be one special token of `tokenizer`."""
+        ids = []
+        for s in self.as_tuple():
+            found = tokenizer.encode(s, add_special_tokens=False).ids
+            if len(found) != 1:
+                raise InputError(
+                    f"sentinel {s!r} is split into {len(found)} tokens by this tokenizer; "
+                    "a sentinel must be a single special token (pick the tokenizer's own with -t)"
+                )
+            ids.append(int(found[0]))
+        return ids
+
+
+#: family -> (prefix, suffix, middle, end-of-text candidates before the tokenizer's eos)
+FIM_FAMILIES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "starcoder": ("<fim_prefix>", "<fim_suffix>", "<fim_middle>", ("<|endoftext|>",)),
+    "qwen": ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", ("<|endoftext|>", "<|file_separator|>")),
+    "codellama": ("▁<PRE>", "▁<SUF>", "▁<MID>", ("▁<EOT>",)),
+    "deepseek": ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>", ("<｜end▁of▁sentence｜>",)),
+    "codestral": ("[PREFIX]", "[SUFFIX]", "[MIDDLE]", ("</s>",)),
+}
+
+
+def _token_id(tokenizer: Any, token: str) -> int | None:
+    # tokenprism Tokenizer has piece_to_id; a raw `tokenizers.Tokenizer` has token_to_id.
+    lookup = getattr(tokenizer, "piece_to_id", None) or getattr(tokenizer, "token_to_id")
+    return lookup(token)
+
+
+def _eos(tokenizer: Any) -> str | None:
+    roles = getattr(tokenizer, "roles", None) or {}
+    return roles.get("eos")
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A piece of one document; `ends_document` means an EOT follows it in the packed stream."""
+
+    text: str
+    ends_document: bool = True
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """One transformed fragment and the mode it was given ("none", "psm" or "spm")."""
+
+    text: str
+    mode: Mode
+
+
+def fragment_rng(seed: int, index: int) -> random.Random:
+    """The random stream of fragment `index`: independent of how fragments are batched or sharded.
+
+    >>> fragment_rng(0, 5).random() == fragment_rng(0, 5).random()
+    True
+    """
+    return random.Random((seed << 40) ^ index)
+
+
+def transform_fragment(
+    fragment: Fragment, *, sentinels: Sentinels, rng: random.Random, fim_rate: float = 0.5, spm_rate: float = 0.5
+) -> Transformed:
+    """Transform one fragment: FIM with probability `fim_rate`, SPM for `spm_rate` of those.
+
+    >>> s = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
+    >>> transform_fragment(Fragment("x"), sentinels=s, rng=random.Random(0), fim_rate=1.0)
+    Transformed(text='x<EOT>', mode='none')
+    """
+    eot = sentinels.eot if fragment.ends_document else ""
+    text = fragment.text
+    # Draw both numbers for every fragment so a fragment's stream never depends on its length.
+    is_fim, is_spm = rng.random() < fim_rate, rng.random() < spm_rate
+    if not is_fim or len(text) < 2:
+        return Transformed(text + eot, "none")
+    i, j = sorted((rng.randint(0, len(text)), rng.randint(0, len(text))))
+    prefix, middle, suffix = text[:i], text[i:j], text[j:]
+    pre, suf, mid = sentinels.prefix, sentinels.suffix, sentinels.middle
+    if is_spm:
+        return Transformed(f"{pre}{suf}{suffix}{mid}{prefix}{middle}{eot}", "spm")
+    return Transformed(f"{pre}{prefix}{suf}{suffix}{mid}{middle}{eot}", "psm")
+
+
+def transform_document(
+    text: str, *, sentinels: Sentinels, seed: int = 0, index: int = 0, fim_rate: float = 0.5, spm_rate: float = 0.5
+) -> Transformed:
+    """Transform one whole document (the `level="document"` unit), with the stream of `index`.
+
+    >>> s = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
+    >>> transform_document("abc", sentinels=s, fim_rate=0.0).text
+    'abc<EOT>'
+    """
+    _check_document(text, sentinels, index)
+    rng = fragment_rng(seed, index)
+    return transform_fragment(Fragment(text), sentinels=sentinels, rng=rng, fim_rate=fim_rate, spm_rate=spm_rate)
+
+
+def _check_document(text: str, sentinels: Sentinels, index: int) -> None:
+    # A sentinel typed in the data would make the output ambiguous (and un-permutable).
+    for s in sentinels.as_tuple():
+        if s in text:
+            raise InputError(f"document {index} contains the sentinel {s!r}; remove it or choose other --sentinels")
+
+
+class _OffsetTokenizer(Protocol):
+    def encode(self, text: str, *, add_special_tokens: bool = ...) -> Any: ...
+
+
+def _token_starts(tokenizer: _OffsetTokenizer, text: str) -> list[int]:
+    """Character offset where each token of `text` starts (monotone even for split characters)."""
+    starts, last = [], 0
+    for start, _ in tokenizer.encode(text, add_special_tokens=False).offsets:
+        last = max(last, min(start, len(text)))
+        starts.append(last)
+    return starts
+
+
+def pack_fragments(
+    documents: Iterable[str], *, tokenizer: _OffsetTokenizer, context_length: int
+) -> Iterator[list[Fragment]]:
+    """Pack documents, each followed by one EOT token, into contexts of `context_length` tokens and
+    yield each context as its document fragments (cuts fall on token boundaries).
+
+    >>> from tokenizers import Tokenizer, models, pre_tokenizers     # doctest: +SKIP
+    """
+    if context_length < 1:
+        raise UsageError(f"--context-length must be at least 1; got {context_length}")
+    context: list[Fragment] = []
+    room = context_length
+    for index, doc in enumerate(documents):
+        starts = _token_starts(tokenizer, doc)
+        n, pos = len(starts), 0
+        while pos <= n:  # position n is the document's EOT token
+            take = min(room, n + 1 - pos)
+            end = starts[pos + take] if pos + take < n else len(doc)
+            context.append(Fragment(doc[starts[pos] if pos < n else len(doc) : end], pos + take == n + 1))
+            pos, room = pos + take, room - take
+            if room == 0:
+                yield context
+                context, room = [], context_length
+    if context:
+        yield context
+
+
+def transform(
+    documents: Iterable[str],
+    *,
+    sentinels: Sentinels,
+    fim_rate: float = 0.5,
+    spm_rate: float = 0.5,
+    level: Level = "document",
+    context_length: int = 2048,
+    tokenizer: _OffsetTokenizer | None = None,
+    seed: int = 0,
+) -> Iterator[str]:
+    """The paper's FIM transform over a stream of documents: one output string per document
+    (`level="document"`) or per packed context (`level="context"`, needs `tokenizer`).
+
+    >>> s = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
+    >>> list(transform(["ab", "c"], sentinels=s, fim_rate=0.0))
+    ['ab<EOT>', 'c<EOT>']
+    """
+    _check_rates(fim_rate, spm_rate)
+    if level == "document":
+        for index, doc in enumerate(documents):
+            yield transform_document(
+                doc, sentinels=sentinels, seed=seed, index=index, fim_rate=fim_rate, spm_rate=spm_rate
+            ).text
+    elif level == "context":
+        if tokenizer is None:
+            raise UsageError("level='context' packs by tokens: pass a tokenizer (-t SPEC)")
+        checked = (_checked(doc, sentinels, i) for i, doc in enumerate(documents))
+        index = 0
+        for context in pack_fragments(checked, tokenizer=tokenizer, context_length=context_length):
+            parts = []
+            for fragment in context:
+                rng = fragment_rng(seed, index)
+                parts.append(transform_fragment(fragment, sentinels=sentinels, rng=rng, fim_rate=fim_rate, spm_rate=spm_rate).text)
+                index += 1
+            yield "".join(parts)
+    else:
+        raise UsageError(f"--level must be 'document' or 'context'; got {level!r}")
+
+
+def _checked(doc: str, sentinels: Sentinels, index: int) -> str:
+    _check_document(doc, sentinels, index)
+    return doc
+
+
+def _check_rates(fim_rate: float, spm_rate: float) -> None:
+    for name, rate in (("--fim-rate", fim_rate), ("--spm-rate", spm_rate)):
+        if not 0.0 <= rate <= 1.0:
+            raise UsageError(f"{name} is a probability from 0 to 1; got {rate}")
+
+
+def unpermute(text: str, *, sentinels: Sentinels) -> str:
+    """Undo the transform: the original text of a transformed document or context, with the EOT
+    markers where the packed stream had them.
+
+    >>> s = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
+    >>> unpermute("<PRE>ab<SUF>ef<MID>cd<EOT>", sentinels=s)
+    'abcdef<EOT>'
+    >>> unpermute("<PRE><SUF>ef<MID>abcd<EOT>", sentinels=s)
+    'abcdef<EOT>'
+    """
+    return sentinels.eot.join(_unpermute_segment(seg, sentinels) for seg in text.split(sentinels.eot))
+
+
+def _unpermute_segment(segment: str, sentinels: Sentinels) -> str:
+    if not segment.startswith(sentinels.prefix):
+        return segment
+    rest = segment[len(sentinels.prefix) :]
+    i = rest.find(sentinels.suffix)
+    j = rest.find(sentinels.middle, i + len(sentinels.suffix))
+    if i < 0 or j < 0:
+        raise InputError("a FIM segment lacks its suffix or middle sentinel; is this text transformed output?")
+    # SPM reads as PSM with an empty prefix whose middle is prefix+middle: one formula undoes both.
+    return rest[:i] + rest[j + len(sentinels.middle) :] + rest[i + len(sentinels.suffix) : j]
+
+
+def shares(results: Sequence[Transformed]) -> dict[str, float]:
+    """Fraction of fragments in each mode.
+
+    >>> shares([Transformed("a", "psm"), Transformed("b", "none")])
+    {'none': 0.5, 'psm': 0.5, 'spm': 0.0}
+    """
+    n = max(len(results), 1)
+    return {m: sum(r.mode == m for r in results) / n for m in ("none", "psm", "spm")}

@@ -1,0 +1,98 @@
+"""HTML rendering: self-contained strings (inline CSS, no scripts, no network), every token escaped.
+
+The shared primitives here (`escape`, `id_colour`, `visible_whitespace`, `token_span`, `STYLE`) are what
+every other renderer (compare, steps, embeddings, the web page) builds on.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import html
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..types import Encoding, Token
+
+__all__ = ["escape", "id_colour", "id_rgb", "visible_whitespace", "token_span", "encoding_html", "STYLE", "DISPLAY_LIMIT"]
+
+#: At most this many tokens are drawn; the rest are counted and said to be elided.
+DISPLAY_LIMIT = 5000
+
+STYLE = """<style>
+.tp{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;line-height:1.9}
+.tp-tok{border-radius:3px;padding:1px 0;margin:0 1px 0 0;white-space:pre-wrap;color:#111}
+.tp-special{outline:1px solid #555;font-weight:600}
+.tp-from-text{outline:1px dashed #c00}
+.tp-frag{font-style:italic;font-size:11px}
+.tp-ws{color:#777}
+.tp-meta{color:#555;font-size:12px;margin:4px 0}
+.tp-ids{color:#333;font-size:12px;word-break:break-all}
+.tp-note{color:#8a5a00;font-size:12px}
+</style>"""
+
+
+def escape(text: str) -> str:
+    """Escape for HTML text and attribute values alike (quotes included)."""
+    return html.escape(text, quote=True)
+
+
+def id_rgb(token_id: int) -> tuple[int, int, int]:
+    """A stable pastel colour for a token id: the same id has the same colour everywhere."""
+    hue = (token_id * 0.618033988749895) % 1.0  # golden ratio: neighbouring ids get distant hues
+    r, g, b = colorsys.hls_to_rgb(hue, 0.82, 0.75)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def id_colour(token_id: int) -> str:
+    r, g, b = id_rgb(token_id)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def visible_whitespace(text: str) -> str:
+    """Spaces, tabs and newlines made visible: · → ↵ (the newline itself kept after ↵)."""
+    return text.replace(" ", "·").replace("\t", "→").replace("\r\n", "↵\n").replace("\r", "␍").replace("\n", "↵\n")
+
+
+def token_title(token: Token) -> str:
+    parts = [f"id {token.id}", f"piece {token.piece!r}", f"bytes {token.data.hex(' ') or '-'}", f"chars {token.start}–{token.end}"]
+    if token.from_text:
+        parts.append("special token parsed from your text")
+    elif token.special:
+        parts.append("special token")
+    if token.fragment:
+        parts.append("part of a multi-byte character")
+    return " · ".join(parts)
+
+
+def token_span(token: Token) -> str:
+    """One token as a coloured span; hovering shows id, piece, bytes and character offsets."""
+    classes = ["tp-tok"]
+    if token.special:
+        classes.append("tp-special")
+    if token.from_text:
+        classes.append("tp-from-text")
+    if token.fragment:
+        classes.append("tp-frag")
+    label = token.label if (token.special or token.fragment) else visible_whitespace(token.label)
+    return (
+        f'<span class="{" ".join(classes)}" style="background:{id_colour(token.id)}" '
+        f'title="{escape(token_title(token))}" data-id="{token.id}" data-start="{token.start}" '
+        f'data-end="{token.end}">{escape(label)}</span>'
+    )
+
+
+def encoding_html(enc: Encoding, *, limit: int = DISPLAY_LIMIT) -> str:
+    """An `Encoding` as a self-contained HTML block: header, coloured tokens, ids, notes."""
+    shown = enc.tokens[:limit] if enc.count > limit else enc.tokens
+    spans = "".join(token_span(t) for t in shown)
+    elided = f'<div class="tp-note">… {enc.count - limit:,} more tokens not shown</div>' if enc.count > limit else ""
+    ids = " ".join(str(i) for i in enc.ids[:limit])
+    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in enc.notes)
+    meta = (
+        f"{escape(enc.tokenizer)} · {enc.count:,} tokens · {len(enc.text):,} characters · "
+        f"{'lossless' if enc.lossless else 'not lossless'}"
+    )
+    return (
+        f'{STYLE}<div class="tp"><div class="tp-meta">{meta}</div><div>{spans}</div>{elided}'
+        f'<div class="tp-ids">{ids}</div>{notes}</div>'
+    )
