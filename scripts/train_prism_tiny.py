@@ -1,0 +1,355 @@
+#!/usr/bin/env python
+"""Train prism-tiny, tokenprism's bundled model, from nothing but the running interpreter.
+
+    python scripts/train_prism_tiny.py                  # the shipped model (fixed seed, fixed steps)
+    python scripts/train_prism_tiny.py --minutes 10     # a quick, smaller-budget run (stops early)
+
+Data: the `*.py` files of the Python standard library of this interpreter
+(`sysconfig.get_paths()["stdlib"]`), without test folders and site-packages. The files named in
+HELD_OUT are left out of training and used only to measure held-out loss.
+
+1. A byte-level BPE tokenizer (Hugging Face `tokenizers`, 8192 ids) with `<|endoftext|>` and the
+   StarCoder FIM sentinels `<fim_prefix>`, `<fim_middle>`, `<fim_suffix>`, `<fim_pad>` reserved.
+2. A small LlamaForCausalLM trained on the same files after `tokenprism.fim.transform` at context
+   level (fim_rate 0.5, spm_rate 0.5, a fresh FIM draw each epoch), AdamW + warmup + cosine decay.
+3. The Hugging Face folder src/tokenprism/assets/prism-tiny/ (saved every few minutes, so a usable
+   model exists even if the run is cut short) with a model card giving the figures of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import sysconfig
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from tokenprism.fim import Sentinels, transform  # noqa: E402
+
+OUT = REPO / "src" / "tokenprism" / "assets" / "prism-tiny"
+SPECIAL = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>"]
+#: Standard-library modules kept out of training (present in every CPython 3.8-3.14).
+HELD_OUT = (
+    "bisect.py", "calendar.py", "colorsys.py", "csv.py", "difflib.py",
+    "fnmatch.py", "fractions.py", "glob.py", "heapq.py", "shlex.py", "textwrap.py",
+)
+EXCLUDED_DIRS = {"test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__"}
+
+
+@dataclass
+class Settings:
+    seed: int = 1234
+    vocab_size: int = 8192
+    context_length: int = 256
+    hidden_size: int = 256
+    layers: int = 4
+    heads: int = 8
+    kv_heads: int = 4
+    intermediate_size: int = 688
+    batch_size: int = 16
+    steps: int = 1600
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    fim_rate: float = 0.5
+    spm_rate: float = 0.5
+    eval_contexts: int = 400
+
+
+def stdlib_files() -> tuple[list[Path], list[Path]]:
+    """(training files, held-out files) of this interpreter's standard library, sorted."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(
+        p for p in root.rglob("*.py")
+        if not EXCLUDED_DIRS.intersection(p.relative_to(root).parts[:-1]) and not p.name.startswith("test_")
+    )
+    held = [p for p in files if p.relative_to(root).as_posix() in HELD_OUT]
+    return [p for p in files if p not in held], held
+
+
+def read_texts(paths: list[Path]) -> list[str]:
+    texts = []
+    for p in paths:
+        text = p.read_text(encoding="utf-8", errors="replace")
+        if not any(s in text for s in SPECIAL):  # the sentinels must stay unambiguous
+            texts.append(text)
+    return texts
+
+
+def train_tokenizer(texts: list[str], vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return tok
+
+
+def fim_contexts(texts: list[str], tok, s: Settings, epoch: int) -> list[list[int]]:
+    """Token ids of the FIM-transformed contexts of one epoch (each cropped to context_length)."""
+    sentinels = Sentinels.starcoder()
+    # Leave room for the three sentinels a FIM fragment adds, so few contexts need cropping.
+    outs = list(transform(
+        texts, sentinels=sentinels, fim_rate=s.fim_rate, spm_rate=s.spm_rate, level="context",
+        context_length=s.context_length - 4, tokenizer=tok, seed=s.seed + epoch,
+    ))
+    return [e.ids[: s.context_length] for e in tok.encode_batch(outs, add_special_tokens=False)]
+
+
+def plain_contexts(texts: list[str], tok, length: int) -> list[list[int]]:
+    """Left-to-right contexts (documents joined by <|endoftext|>) for held-out evaluation."""
+    eot = tok.token_to_id("<|endoftext|>")
+    stream: list[int] = []
+    for e in tok.encode_batch(texts, add_special_tokens=False):
+        stream += e.ids + [eot]
+    return [stream[i : i + length] for i in range(0, len(stream) - length + 1, length)]
+
+
+def unigram_perplexity(train: list[list[int]], held: list[list[int]], vocab: int) -> float:
+    """Perplexity of add-one-smoothed unigram frequencies of the training tokens on held-out tokens."""
+    counts = [1] * vocab
+    for ctx in train:
+        for i in ctx:
+            counts[i] += 1
+    total = sum(counts)
+    nll = [-math.log(counts[i] / total) for ctx in held for i in ctx[1:]]
+    return math.exp(sum(nll) / len(nll))
+
+
+def build_model(s: Settings, tok):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    eot, pad = tok.token_to_id("<|endoftext|>"), tok.token_to_id("<fim_pad>")
+    config = LlamaConfig(
+        vocab_size=tok.get_vocab_size(), hidden_size=s.hidden_size, intermediate_size=s.intermediate_size,
+        num_hidden_layers=s.layers, num_attention_heads=s.heads, num_key_value_heads=s.kv_heads,
+        max_position_embeddings=s.context_length, tie_word_embeddings=True, rope_theta=10000.0,
+        bos_token_id=eot, eos_token_id=eot, pad_token_id=pad,
+    )
+    return LlamaForCausalLM(config)
+
+
+def batches(contexts: list[list[int]], s: Settings, pad: int, rng: random.Random):
+    """Shuffled (input_ids, labels) batches; padding is masked out of the loss."""
+    import torch
+
+    order = list(range(len(contexts)))
+    rng.shuffle(order)
+    for i in range(0, len(order) - s.batch_size + 1, s.batch_size):
+        rows = [contexts[j] for j in order[i : i + s.batch_size]]
+        ids = torch.full((len(rows), s.context_length), pad, dtype=torch.long)
+        for r, row in enumerate(rows):
+            ids[r, : len(row)] = torch.tensor(row)
+        labels = ids.masked_fill(ids == pad, -100)
+        yield ids, labels
+
+
+def learning_rate(step: int, s: Settings) -> float:
+    if step < s.warmup_steps:
+        return s.lr * (step + 1) / s.warmup_steps
+    progress = min(1.0, (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps))
+    return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def held_out_loss(model, contexts: list[list[int]], batch: int = 16) -> float:
+    import torch
+
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(contexts), batch):
+            ids = torch.tensor(contexts[i : i + batch])
+            out = model(input_ids=ids, labels=ids)
+            n = ids.numel() - ids.shape[0]
+            total, count = total + out.loss.item() * n, count + n
+    model.train()
+    return total / count
+
+
+def save_folder(model, tok, s: Settings, card: dict) -> None:
+    """Write the HF folder next to OUT, then swap it in, so readers never see half a model."""
+    import torch
+    from transformers import GenerationConfig, PreTrainedTokenizerFast
+
+    tmp = OUT.with_name(OUT.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    dtype = torch.float32 if n_params * 4 <= 19_000_000 else torch.float16
+    model.to(dtype).save_pretrained(tmp, safe_serialization=True)
+    model.to(torch.float32)
+    GenerationConfig(
+        bos_token_id=model.config.bos_token_id, eos_token_id=model.config.eos_token_id,
+        pad_token_id=model.config.pad_token_id, do_sample=False, max_new_tokens=64,
+    ).save_pretrained(tmp)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>",
+        pad_token="<fim_pad>", additional_special_tokens=SPECIAL[1:], model_max_length=s.context_length,
+    )
+    fast.save_pretrained(tmp)
+    card["dtype"] = str(dtype).replace("torch.", "")
+    (tmp / "README.md").write_text(model_card(s, card), encoding="utf-8")
+    (tmp / "training_log.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    old = OUT.with_name(OUT.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if OUT.exists():
+        OUT.rename(old)
+    tmp.rename(OUT)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def model_card(s: Settings, c: dict) -> str:
+    return f"""---
+license: psf-2.0
+library_name: transformers
+pipeline_tag: text-generation
+tags: [llama, code, python, fill-in-the-middle, tokenprism]
+---
+# prism-tiny
+
+The bundled default model of tokenprism: a {c['params'] / 1e6:.2f}M-parameter Llama-architecture causal LM
+with its own byte-level BPE tokenizer, trained on the Python standard library so that `explain`,
+`generate`, `score` and `infill` work offline. It is a teaching toy: it completes common Python idioms
+and fills small gaps, nothing more.
+
+| | |
+|---|---|
+| data | `*.py` of the CPython {c['python']} standard library (tests and site-packages excluded): {c['train_files']} files, {c['train_mb']:.1f} MB; held out: {c['held_files']} files ({', '.join(HELD_OUT)}) |
+| tokenizer | byte-level BPE, {c['vocab_size']} ids; special: {', '.join(f'`{t}`' for t in SPECIAL)} |
+| architecture | LlamaForCausalLM, hidden {s.hidden_size}, {s.layers} layers, {s.heads} heads ({s.kv_heads} KV), MLP {s.intermediate_size}, context {s.context_length}, tied embeddings |
+| parameters | {c['params']:,} (stored as {c.get('dtype', 'float32')}) |
+| FIM | `tokenprism.fim.transform`, level=context, fim_rate={s.fim_rate}, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch |
+| training | {c['step']} / {s.steps} steps of {s.batch_size}×{s.context_length} tokens = {c['tokens']:,} tokens ({c['epochs']:.2f} epochs), AdamW lr {s.lr} (warmup {s.warmup_steps}, cosine to {s.min_lr_ratio}×), weight decay {s.weight_decay}, seed {s.seed} |
+| wall time | {c['wall_minutes']:.1f} min on {c['machine']} (tokenizer {c['tokenizer_seconds']:.0f} s) |
+| held-out loss | {c['held_loss']:.3f} nats/token, perplexity **{math.exp(c['held_loss']):.2f}** ({c['held_tokens']:,} tokens, left to right) |
+| unigram baseline | perplexity {c['unigram_ppl']:.1f} (add-one unigram of the training tokens, same held-out tokens) |
+
+## Use
+
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+path = "src/tokenprism/assets/prism-tiny"
+tok, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)
+ids = tok("if __name__ == ", return_tensors="pt").input_ids
+print(tok.decode(model.generate(ids, max_new_tokens=8, do_sample=False)[0]))
+# infill (PSM): <fim_prefix>PREFIX<fim_suffix>SUFFIX<fim_middle> → the middle, ended by <|endoftext|>
+```
+
+## Reproduce
+
+```
+{c['command']}
+```
+
+Settings: `{json.dumps(asdict(s))}`. The run is seeded; bit-for-bit equality also needs the same
+CPython standard library, torch build and thread count (2).
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=None, help="stop early after this many minutes")
+    parser.add_argument("--steps", type=int, default=Settings.steps, help="optimizer steps (cosine schedule length)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--probe", action="store_true", help="time a few steps and exit")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    s = Settings(steps=args.steps)
+    random.seed(s.seed)
+    torch.manual_seed(s.seed)
+    t0 = time.time()
+    train_paths, held_paths = stdlib_files()
+    train_texts, held_texts = read_texts(train_paths), read_texts(held_paths)
+    log(f"{len(train_texts)} training files ({sum(map(len, train_texts)) / 1e6:.1f} MB), {len(held_texts)} held out")
+    tok = train_tokenizer(train_texts, s.vocab_size)
+    tokenizer_seconds = time.time() - t0
+    log(f"tokenizer: {tok.get_vocab_size()} ids in {tokenizer_seconds:.0f} s")
+    held = plain_contexts(held_texts, tok, s.context_length)
+    held_eval = held[: s.eval_contexts]
+    contexts = fim_contexts(train_texts, tok, s, epoch=0)
+    unigram = unigram_perplexity(plain_contexts(train_texts, tok, s.context_length), held_eval, tok.get_vocab_size())
+    log(f"epoch 0: {len(contexts)} contexts; held-out {len(held)} contexts; unigram ppl {unigram:.1f}")
+    model = build_model(s, tok)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params:,} parameters")
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=s.lr, betas=(0.9, 0.95), eps=1e-8,
+    )
+    pad = tok.token_to_id("<fim_pad>")
+    rng = random.Random(s.seed)
+    card = {
+        "python": platform.python_version(), "train_files": len(train_texts), "held_files": len(held_texts),
+        "train_mb": sum(map(len, train_texts)) / 1e6, "vocab_size": tok.get_vocab_size(), "params": n_params,
+        "tokenizer_seconds": tokenizer_seconds, "unigram_ppl": unigram, "held_tokens": len(held_eval) * (s.context_length - 1),
+        "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}), torch threads {args.threads}",
+        "command": "python scripts/train_prism_tiny.py" + (f" --steps {args.steps}" if args.steps != Settings.steps else ""),
+    }
+    step, epoch, t_train, last_save, tokens = 0, 0, time.time(), time.time(), 0
+    model.train()
+    while step < s.steps:
+        for ids, labels in batches(contexts, s, pad, rng):
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(step, s)
+            loss = model(input_ids=ids, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            step, tokens = step + 1, tokens + int((labels != -100).sum())
+            elapsed = time.time() - t_train
+            if step % 10 == 0 or step <= 5:
+                log(f"step {step}/{s.steps} loss {loss.item():.3f} lr {learning_rate(step, s):.2e} "
+                    f"{tokens / elapsed:.0f} tok/s elapsed {elapsed / 60:.1f} min")
+            if args.probe and step >= 8:
+                return
+            out_of_time = args.minutes is not None and (time.time() - t0) / 60 >= args.minutes
+            if step >= s.steps or out_of_time or time.time() - last_save >= args.checkpoint_minutes * 60:
+                checkpoint(model, tok, s, card, held_eval, step, tokens, len(contexts), t0)
+                last_save = time.time()
+            if step >= s.steps or out_of_time:
+                break
+        if out_of_time:
+            break
+        epoch += 1
+        contexts = fim_contexts(train_texts, tok, s, epoch=epoch)
+    final = held_out_loss(model, held)
+    card["held_loss_all"] = final
+    log(f"done: held-out loss on all {len(held)} contexts {final:.3f} (ppl {math.exp(final):.2f})")
+
+
+def checkpoint(model, tok, s: Settings, card: dict, held: list[list[int]], step: int, tokens: int, n_ctx: int, t0: float) -> None:
+    loss = held_out_loss(model, held)
+    card.update(step=step, tokens=tokens, epochs=step * s.batch_size / n_ctx, held_loss=loss,
+                wall_minutes=(time.time() - t0) / 60)
+    save_folder(model, tok, s, card)
+    log(f"checkpoint at step {step}: held-out loss {loss:.3f} (ppl {math.exp(loss):.2f}), saved {OUT}")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

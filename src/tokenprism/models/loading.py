@@ -1,0 +1,209 @@
+"""Model spec → a folder on disk → a loaded causal LM, with checks that fail early and say why.
+
+The helpers here are shared with the embeddings module: `resolve_model_path` (Hub id, local folder or
+a bundled name → folder), `pick_device` and `pick_dtype`. torch and transformers are imported inside
+the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import ModelError, TokenizerNotFound, UsageError
+
+__all__ = [
+    "resolve_model_path",
+    "pick_device",
+    "pick_dtype",
+    "check_weights",
+    "check_can_generate",
+    "read_config",
+    "MODEL_FILES",
+    "PICKLE_FILES",
+]
+
+#: Files a causal LM needs from the Hub besides its tokenizer (safetensors only, unless pickle is allowed).
+MODEL_FILES = (
+    "config.json",
+    "generation_config.json",
+    "*.safetensors",
+    "model.safetensors.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "merges.txt",
+    "vocab.txt",
+    "tokenizer.model",
+    "spiece.model",
+    "chat_template.jinja",
+    "README.md",
+)
+PICKLE_FILES = ("pytorch_model*.bin", "pytorch_model.bin.index.json")
+_REMOTE_CODE_FILES = ("*.py",)
+
+_DTYPES = {
+    "float32": "float32", "fp32": "float32", "float": "float32",
+    "float16": "float16", "fp16": "float16", "half": "float16",
+    "bfloat16": "bfloat16", "bf16": "bfloat16",
+}  # fmt: skip
+
+
+def resolve_model_path(
+    spec: str | os.PathLike[str],
+    *,
+    revision: str | None = None,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+) -> Path:
+    """The local folder a model spec names: a bundled name (prism-tiny), a folder, or a Hub id
+    fetched through huggingface_hub's cache (honours HF_HUB_OFFLINE, HF_HOME, HF_ENDPOINT).
+
+    >>> resolve_model_path("prism-tiny")                     # doctest: +SKIP
+    PosixPath('.../tokenprism/assets/prism-tiny')
+    """
+    from ..tokenizers.registry import BUNDLED, bundled_path, resolve_hub_files
+
+    text = os.fspath(spec).strip()
+    if not text:
+        raise ModelError("empty model spec: pass a Hub id (gpt2), a local folder, or prism-tiny")
+    if text in BUNDLED:
+        path = bundled_path(text)
+        if not (path / "config.json").is_file():
+            raise ModelError(f"the bundled {text} is missing from this install ({path}); reinstall tokenprism")
+        return path
+    path = Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelError(f"{path} is a file; a model is a folder with config.json and model.safetensors")
+        return path
+    patterns = MODEL_FILES + (PICKLE_FILES if allow_pickle else ()) + (_REMOTE_CODE_FILES if trust_remote_code else ())
+    try:
+        return resolve_hub_files(text, revision=revision, patterns=patterns)
+    except TokenizerNotFound as exc:  # the Hub helper is shared with tokenizers; say "model" here
+        raise ModelError(str(exc)) from None
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """config.json of a model folder, as a dict (a clear error when absent or malformed)."""
+    path = folder / "config.json"
+    if not path.is_file():
+        raise ModelError(f"{folder} has no config.json: not a Hugging Face model folder")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} is not a JSON object")
+    return data
+
+
+def check_weights(folder: Path, *, allow_pickle: bool) -> str:
+    """Which weight format the folder will be loaded from ("safetensors" or "pickle"), or why not.
+
+    Pickle files (pytorch_model.bin) can run arbitrary code when loaded, so they need consent.
+    """
+    if any(folder.glob("*.safetensors")):
+        return "safetensors"
+    pickles = sorted(p.name for p in folder.glob("pytorch_model*.bin"))
+    if pickles and allow_pickle:
+        return "pickle"
+    if pickles:
+        raise ModelError(
+            f"{folder} has only pickle weights ({pickles[0]}), which can run code when loaded; "
+            "pass --allow-pickle (allow_pickle=True) if you trust the source"
+        )
+    hint = " (Hub download: the repo may ship only pytorch_model.bin; try --allow-pickle)" if "snapshots" in folder.parts else ""
+    raise ModelError(f"{folder} has no model weights (model.safetensors){hint}")
+
+
+def check_can_generate(config: dict[str, Any], *, name: str) -> None:
+    """Refuse, before any weights load, models that cannot predict the next token."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    model_type = config.get("model_type", "")
+    if config.get("is_encoder_decoder"):
+        raise ModelError(
+            f"{name} is an encoder-decoder ({model_type}) model; step-by-step generation supports decoder-only causal LMs"
+        )
+    archs = [a for a in config.get("architectures") or [] if isinstance(a, str)]
+    # BERT-family types also map to a *ForCausalLM class, which predicts nothing useful unless the
+    # checkpoint was trained as a decoder (is_decoder); a masked-LM checkpoint is an encoder.
+    encoder_family = model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not config.get("is_decoder")
+    if archs:
+        causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+        ok = any(a in causal or a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs)
+    else:
+        ok = model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    ok = ok and not encoder_family
+    if not ok:
+        kind = ", ".join(archs) or model_type or "unknown"
+        raise ModelError(f"this model cannot generate ({name} is {kind}, an encoder); try `tokenprism embed`")
+
+
+def pick_device(device: str = "auto") -> str:
+    """"auto" → cuda if available, else mps, else cpu; anything else is checked and returned.
+
+    >>> pick_device("cpu")
+    'cpu'
+    """
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    kind = device.split(":", 1)[0]
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA GPU is available to torch here; use --device cpu")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError("--device mps: Apple's MPS is not available here; use --device cpu")
+    if kind not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+def pick_dtype(dtype: str = "auto", device: str = "cpu") -> Any:
+    """A torch dtype: "auto" is float32 on CPU, bfloat16 on a GPU that has it, else float16.
+
+    >>> str(pick_dtype("auto", "cpu"))
+    'torch.float32'
+    """
+    import torch
+
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float16 if device.startswith("mps") else torch.float32
+    name = _DTYPES.get(str(dtype).lower().removeprefix("torch."))
+    if name is None:
+        raise UsageError(f"unknown dtype {dtype!r}: use auto, float32, float16 or bfloat16")
+    return getattr(torch, name)
+
+
+@contextlib.contextmanager
+def quiet_loading(*, progress: bool) -> Iterator[None]:
+    """transformers' and huggingface_hub's progress bars only where asked (the CLI), and no log noise.
+
+    Both libraries keep this switch in module state, so it is restored afterwards.
+    """
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    level = hf_logging.get_verbosity()
+    (hf_logging.enable_progress_bar if progress else hf_logging.disable_progress_bar)()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        (hf_logging.enable_progress_bar if was_on else hf_logging.disable_progress_bar)()
+        hf_logging.set_verbosity(level)

@@ -1,0 +1,105 @@
+"""The tensor maths of one generation step: what the model thinks (`Distribution`) and how the next
+token is picked from it (`pick`: greedy, or temperature → top-k → top-p → sample, in the order and
+with the rules transformers uses, so the same seed gives the same sample in both).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Sampling", "Distribution", "pick", "sampling_probs", "new_generator", "random_seed"]
+
+_LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is chosen. temperature 0 (or None) is greedy; top_k/top_p only shape sampling."""
+
+    temperature: float = 0.0
+    top_k: int | None = None
+    top_p: float | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return not self.temperature
+
+
+class Distribution:
+    """The model's own next-token distribution: the softmax of the logits, before any sampling setting.
+
+    >>> d = Distribution(torch.tensor([2.0, 1.0, 0.0]))
+    >>> round(d.prob(0), 4), [i for i, _ in d.top(2)]
+    (0.6652, [0, 1])
+    """
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits
+        self.logprobs = torch.log_softmax(logits, dim=-1)
+
+    def prob(self, token_id: int) -> float:
+        return math.exp(self.logprob(token_id))
+
+    def logprob(self, token_id: int) -> float:
+        return float(self.logprobs[token_id])
+
+    def entropy_bits(self) -> float:
+        """Shannon entropy in bits: 0 when the model is certain, log2(vocab) when it has no idea."""
+        # entr(p) = -p·ln p with entr(0) = 0, so tokens a model masks to -inf add nothing (not NaN).
+        return float(torch.special.entr(self.logprobs.exp()).sum()) / _LN2
+
+    def top(self, k: int) -> list[tuple[int, float]]:
+        """The k most likely tokens and their probabilities, most likely first."""
+        if k <= 0:
+            return []
+        values, indices = torch.topk(self.logprobs, min(k, self.logprobs.shape[-1]))
+        return list(zip(indices.tolist(), values.exp().tolist()))
+
+
+def pick(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator | None) -> int:
+    """The next token id: the argmax of the logits (greedy), or a sample from the reshaped distribution."""
+    if sampling.greedy:
+        return int(torch.argmax(logits))
+    return int(torch.multinomial(sampling_probs(logits, sampling), num_samples=1, generator=generator))
+
+
+def sampling_probs(logits: torch.Tensor, sampling: Sampling) -> torch.Tensor:
+    """The distribution `pick` samples from (for tests and displays); one-hot at the argmax when greedy."""
+    if sampling.greedy:
+        return torch.nn.functional.one_hot(torch.argmax(logits), logits.shape[-1]).float()
+    scores = logits / sampling.temperature
+    if sampling.top_k is not None:
+        scores = _keep_top_k(scores, sampling.top_k)
+    if sampling.top_p is not None and sampling.top_p < 1.0:
+        scores = _keep_top_p(scores, sampling.top_p)
+    return torch.softmax(scores, dim=-1)
+
+
+def _keep_top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
+    # As transformers' TopKLogitsWarper: ties with the k-th score are kept.
+    kth = torch.topk(scores, min(k, scores.shape[-1])).values[-1]
+    return scores.masked_fill(scores < kth, float("-inf"))
+
+
+def _keep_top_p(scores: torch.Tensor, p: float) -> torch.Tensor:
+    # As transformers' TopPLogitsWarper: drop the least likely tokens whose total is at most 1 - p,
+    # always keeping the most likely one.
+    sorted_scores, order = torch.sort(scores, descending=False)
+    drop_sorted = sorted_scores.softmax(dim=-1).cumsum(dim=-1) <= (1 - p)
+    drop_sorted[-1] = False
+    drop = drop_sorted.scatter(0, order, drop_sorted)
+    return scores.masked_fill(drop, float("-inf"))
+
+
+def random_seed() -> int:
+    """A fresh seed, recorded in the result so that any sample can be replayed."""
+    return secrets.randbelow(2**31)
+
+
+def new_generator(device: str, seed: int) -> torch.Generator:
+    """A random stream of its own: the same seed gives the same samples, whatever else uses torch's RNG."""
+    return torch.Generator(device=device).manual_seed(seed)
