@@ -55,16 +55,16 @@ class Settings:
     layers: int = 4
     heads: int = 8
     kv_heads: int = 4
-    intermediate_size: int = 688
-    batch_size: int = 16
-    steps: int = 1600
-    lr: float = 3e-3
+    intermediate_size: int = 576
+    batch_size: int = 8
+    steps: int = 2600
+    lr: float = 2.5e-3
     min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
+    warmup_steps: int = 150
     weight_decay: float = 0.1
     fim_rate: float = 0.5
     spm_rate: float = 0.5
-    eval_contexts: int = 400
+    eval_contexts: int = 96  # for the checkpoints along the way; the last one uses all
 
 
 def stdlib_files() -> tuple[list[Path], list[Path]]:
@@ -161,10 +161,12 @@ def batches(contexts: list[list[int]], s: Settings, pad: int, rng: random.Random
         yield ids, labels
 
 
-def learning_rate(step: int, s: Settings) -> float:
+def learning_rate(step: int, s: Settings, time_progress: float = 0.0) -> float:
+    """Linear warmup, then cosine decay to min_lr_ratio; under --minutes the decay also follows the
+    clock, so a time-capped run still ends at a low learning rate."""
     if step < s.warmup_steps:
         return s.lr * (step + 1) / s.warmup_steps
-    progress = min(1.0, (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps))
+    progress = min(1.0, max(time_progress, (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)))
     return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -191,7 +193,8 @@ def save_folder(model, tok, s: Settings, card: dict) -> None:
     tmp = OUT.with_name(OUT.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     n_params = sum(p.numel() for p in model.parameters())
-    dtype = torch.float32 if n_params * 4 <= 19_000_000 else torch.float16
+    # The folder must stay under 20 MB with the tokenizer (~0.7 MB): float32 where it fits.
+    dtype = torch.float32 if n_params * 4 <= 18_800_000 else torch.float16
     model.to(dtype).save_pretrained(tmp, safe_serialization=True)
     model.to(torch.float32)
     GenerationConfig(
@@ -203,6 +206,8 @@ def save_folder(model, tok, s: Settings, card: dict) -> None:
         pad_token="<fim_pad>", additional_special_tokens=SPECIAL[1:], model_max_length=s.context_length,
     )
     fast.save_pretrained(tmp)
+    _portable_tokenizer_config(tmp / "tokenizer_config.json")
+    (tmp / "model.safetensors").chmod(0o644)
     card["dtype"] = str(dtype).replace("torch.", "")
     (tmp / "README.md").write_text(model_card(s, card), encoding="utf-8")
     (tmp / "training_log.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
@@ -212,6 +217,14 @@ def save_folder(model, tok, s: Settings, card: dict) -> None:
         OUT.rename(old)
     tmp.rename(OUT)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _portable_tokenizer_config(path: Path) -> None:
+    """Name the generic fast-tokenizer class and the v4 key too, so transformers 4.x loads it as well."""
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config["additional_special_tokens"] = SPECIAL[1:]
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 def model_card(s: Settings, c: dict) -> str:
@@ -266,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=None, help="stop early after this many minutes")
     parser.add_argument("--steps", type=int, default=Settings.steps, help="optimizer steps (cosine schedule length)")
-    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--checkpoint-minutes", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--probe", action="store_true", help="time a few steps and exit")
     args = parser.parse_args(argv)
@@ -286,8 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     held = plain_contexts(held_texts, tok, s.context_length)
     held_eval = held[: s.eval_contexts]
     contexts = fim_contexts(train_texts, tok, s, epoch=0)
-    unigram = unigram_perplexity(plain_contexts(train_texts, tok, s.context_length), held_eval, tok.get_vocab_size())
-    log(f"epoch 0: {len(contexts)} contexts; held-out {len(held)} contexts; unigram ppl {unigram:.1f}")
+    train_plain = plain_contexts(train_texts, tok, s.context_length)
+    unigram = {n: unigram_perplexity(train_plain, h, tok.get_vocab_size()) for n, h in ((len(held_eval), held_eval), (len(held), held))}
+    log(f"epoch 0: {len(contexts)} contexts; held-out {len(held)} contexts; unigram ppl {unigram[len(held)]:.1f}")
     model = build_model(s, tok)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params:,} parameters")
@@ -302,16 +316,17 @@ def main(argv: list[str] | None = None) -> None:
     card = {
         "python": platform.python_version(), "train_files": len(train_texts), "held_files": len(held_texts),
         "train_mb": sum(map(len, train_texts)) / 1e6, "vocab_size": tok.get_vocab_size(), "params": n_params,
-        "tokenizer_seconds": tokenizer_seconds, "unigram_ppl": unigram, "held_tokens": len(held_eval) * (s.context_length - 1),
+        "tokenizer_seconds": tokenizer_seconds, "unigram_by_contexts": unigram,
         "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}), torch threads {args.threads}",
-        "command": "python scripts/train_prism_tiny.py" + (f" --steps {args.steps}" if args.steps != Settings.steps else ""),
+        "command": "python scripts/train_prism_tiny.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     step, epoch, t_train, last_save, tokens = 0, 0, time.time(), time.time(), 0
     model.train()
     while step < s.steps:
         for ids, labels in batches(contexts, s, pad, rng):
+            time_progress = 0.0 if args.minutes is None else (time.time() - t0) / (args.minutes * 60)
             for group in opt.param_groups:
-                group["lr"] = learning_rate(step, s)
+                group["lr"] = learning_rate(step, s, time_progress)
             loss = model(input_ids=ids, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -320,13 +335,14 @@ def main(argv: list[str] | None = None) -> None:
             step, tokens = step + 1, tokens + int((labels != -100).sum())
             elapsed = time.time() - t_train
             if step % 10 == 0 or step <= 5:
-                log(f"step {step}/{s.steps} loss {loss.item():.3f} lr {learning_rate(step, s):.2e} "
+                log(f"step {step}/{s.steps} loss {loss.item():.3f} lr {opt.param_groups[0]['lr']:.2e} "
                     f"{tokens / elapsed:.0f} tok/s elapsed {elapsed / 60:.1f} min")
             if args.probe and step >= 8:
                 return
             out_of_time = args.minutes is not None and (time.time() - t0) / 60 >= args.minutes
             if step >= s.steps or out_of_time or time.time() - last_save >= args.checkpoint_minutes * 60:
-                checkpoint(model, tok, s, card, held_eval, step, tokens, len(contexts), t0)
+                last = step >= s.steps or out_of_time
+                checkpoint(model, tok, s, card, held if last else held_eval, step, tokens, len(contexts), t0)
                 last_save = time.time()
             if step >= s.steps or out_of_time:
                 break
@@ -334,14 +350,13 @@ def main(argv: list[str] | None = None) -> None:
             break
         epoch += 1
         contexts = fim_contexts(train_texts, tok, s, epoch=epoch)
-    final = held_out_loss(model, held)
-    card["held_loss_all"] = final
-    log(f"done: held-out loss on all {len(held)} contexts {final:.3f} (ppl {math.exp(final):.2f})")
+    log(f"done in {(time.time() - t0) / 60:.1f} min: {step} steps, {tokens:,} tokens")
 
 
 def checkpoint(model, tok, s: Settings, card: dict, held: list[list[int]], step: int, tokens: int, n_ctx: int, t0: float) -> None:
     loss = held_out_loss(model, held)
     card.update(step=step, tokens=tokens, epochs=step * s.batch_size / n_ctx, held_loss=loss,
+                held_tokens=len(held) * (s.context_length - 1), unigram_ppl=card["unigram_by_contexts"][len(held)],
                 wall_minutes=(time.time() - t0) / 60)
     save_folder(model, tok, s, card)
     log(f"checkpoint at step {step}: held-out loss {loss:.3f} (ppl {math.exp(loss):.2f}), saved {OUT}")

@@ -36,7 +36,7 @@ class PoolingSpec:
     modes: tuple[str, ...] = ("mean",)
     normalize: bool = False
     skip_special: bool = True
-    source: str = "default: mean over non-special tokens"
+    source: str = "tokenprism default: non-special tokens only"
     unsupported: tuple[str, ...] = ()
 
     def describe(self) -> str:

@@ -51,7 +51,10 @@ class Model:
         self.path = path
         self.weights = weights
         self.config = module.config
-        self._keep_last = "logits_to_keep" in inspect.signature(module.forward).parameters
+        params = inspect.signature(module.forward).parameters
+        self._keep_last = "logits_to_keep" in params
+        # transformers 5.2x renamed `past_key_values` to `cache` (argument and output alike).
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
 
     # --- facts ---------------------------------------------------------------------------------
     @property
@@ -114,15 +117,18 @@ class Model:
 
         inputs = torch.tensor([list(ids)], dtype=torch.long, device=self.module.device)
         extra = {"logits_to_keep": 1} if self._keep_last else {}
-        out = self.module(input_ids=inputs, past_key_values=cache, use_cache=use_cache, **extra)
-        return out.logits[0, -1].float(), (out.past_key_values if use_cache else None)
+        out = self.module(input_ids=inputs, use_cache=use_cache, **{self._cache_arg: cache}, **extra)
+        return out.logits[0, -1].float(), (out.get(self._cache_arg) if use_cache else None)
 
-    def all_logits(self, ids: Sequence[int]) -> torch.Tensor:
-        """Float32 logits at every position of `ids` (row i predicts token i+1): for scoring."""
+    def token_logprobs(self, ids: Sequence[int]) -> list[float]:
+        """Forced decoding: log p(ids[i] | ids[:i]) for every i ≥ 1, in one pass (natural log)."""
         import torch
 
         inputs = torch.tensor([list(ids)], dtype=torch.long, device=self.module.device)
-        return self.module(input_ids=inputs, use_cache=False).logits[0].float()
+        with torch.inference_mode():
+            logits = self.module(input_ids=inputs, use_cache=False).logits[0, :-1].float()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            return logprobs.gather(1, inputs[0, 1:, None])[:, 0].tolist()
 
     # --- conversions ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..errors import TokenizerFileError
 from .base import Tokenizer
 from .hf import guard, roles_from_config
 
@@ -26,6 +27,7 @@ class SentencePieceTokenizer(Tokenizer):
         import sentencepiece as spm
 
         super().__init__(name=name, source=str(path), inferred=inferred, files=[str(path)])
+        check_model_proto(path)
         self.processor = guard("load SentencePiece model", path, lambda: spm.SentencePieceProcessor(model_file=str(path)))
         self.config = config or {}
         sp = self.processor
@@ -154,6 +156,50 @@ class SentencePieceTokenizer(Tokenizer):
         if id in self._special_ids:
             return piece.encode()
         return piece.replace("▁", " ").encode()
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise ValueError("ends inside a number")
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def check_model_proto(path: Path) -> None:
+    """Walk the top-level fields of a SentencePiece ModelProto. sentencepiece happily loads a file cut
+    at a field boundary (it just has fewer pieces), so a truncated download would go unnoticed;
+    a complete model always ends after its trainer_spec (2) and normalizer_spec (3)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TokenizerFileError(f"cannot read {path}: {exc.strerror}") from None
+    seen, pos = set(), 0
+    try:
+        while pos < len(data):
+            key, pos = _varint(data, pos)
+            field, wire = key >> 3, key & 7
+            if wire == 2:
+                size, pos = _varint(data, pos)
+                pos += size
+            elif wire == 0:
+                _, pos = _varint(data, pos)
+            elif wire in (1, 5):
+                pos += 8 if wire == 1 else 4
+            else:
+                raise ValueError(f"unexpected wire type {wire}")
+            seen.add(field)
+        if pos != len(data):
+            raise ValueError("ends inside a field")
+    except ValueError as exc:
+        raise TokenizerFileError(f"{path} is not a complete SentencePiece model ({exc}); the file is truncated or corrupt") from None
+    if not {1, 2, 3} <= seen:
+        raise TokenizerFileError(f"{path} is not a complete SentencePiece model (no pieces or trainer/normalizer spec); the file is truncated")
 
 
 def _byte_to_char(text: str) -> list[int]:

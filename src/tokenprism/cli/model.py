@@ -1,0 +1,213 @@
+"""explain, generate, score: the model half of the path (TOKENS → IDS → MODEL → IDS → TOKENS → TEXT)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import click
+
+from . import app
+from ._common import emit_json, input_options, json_option, read_text
+
+model_option = click.option(
+    "-m", "--model", "model_spec", default="prism-tiny", show_default=True,
+    help="Causal LM: a Hub id (gpt2), a local folder, or prism-tiny (bundled, offline).",
+)
+
+
+def loading_options(f: Callable) -> Callable:
+    """Where and how the model is loaded: device, dtype, and the two consents."""
+    f = click.option("--revision", default=None, help="Hub revision (branch, tag or commit).")(f)
+    f = click.option("--trust-remote-code", is_flag=True, help="Run the model's own Python code from its repo (only if you trust it).")(f)
+    f = click.option("--allow-pickle", is_flag=True, help="Also load pickle weights (pytorch_model.bin), which can run code.")(f)
+    f = click.option("--dtype", type=click.Choice(["auto", "float32", "float16", "bfloat16"]), default="auto", show_default=True,
+                     help="Weights' precision (auto: float32 on CPU).")(f)
+    return click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")(f)
+
+
+def _load(spec: str, options: dict[str, Any]) -> Any:
+    from ..models import load_model
+
+    return load_model(spec, progress=sys.stderr.isatty(), **options)
+
+
+def _console(**kwargs: Any) -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=True, highlight=False, **kwargs)
+
+
+def _section(console: Any, number: int, title: str) -> None:
+    console.print(f"\n[bold]{number} · {title}[/bold]")
+
+
+@app.command()
+@click.argument("prompt")
+@model_option
+@click.option("--max-new-tokens", "-n", type=int, default=12, show_default=True, help="How many tokens to predict.")
+@click.option("--show-top", type=int, default=3, show_default=True, help="Alternatives shown per step.")
+@loading_options
+def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_pickle, trust_remote_code, revision):
+    """Walk through the whole path in seven steps: text → tokens → ids → the model guessing one token
+    at a time → new ids → their tokens → text.
+
+    \b
+    Examples:
+      tokenprism explain "if __name__ == "
+      tokenprism explain "The capital of France is" -m gpt2 -n 5
+    """
+    from ..generate import generate, prepare_prompt
+    from ..render.steps import ids_text, labels_text, steps_table, stop_line
+    from ..render.terminal import tokens_text
+
+    model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
+                                   trust_remote_code=trust_remote_code, revision=revision))
+    ready = prepare_prompt(model, prompt, max_new_tokens=max_new_tokens)  # checks before anything is shown
+    enc = model.tokenizer.encode(prompt)
+    console = _console()
+    console.print(f"[dim]{model.name} · {model.num_parameters:,} parameters · {model.device}[/dim]")
+    _section(console, 1, "the text")
+    console.print(repr(prompt))
+    _section(console, 2, f"its {enc.count} tokens")
+    console.print(tokens_text(enc.tokens))
+    _section(console, 3, "their ids: the only thing the model sees")
+    console.print(ids_text(enc.ids, enc.special))
+    for note in ready.notes:
+        console.print(f"[yellow]note: {note}[/yellow]")
+    _section(console, 4, "the model guesses the next token, one at a time")
+    gen = _run_live(console, lambda on_step: generate(
+        prompt, model, max_new_tokens=max_new_tokens, show_top=show_top, on_step=on_step), show_top=show_top > 0)
+    new_ids = gen.ids
+    _section(console, 5, "the new ids")
+    console.print(ids_text(new_ids, [s.special for s in gen.steps]))
+    _section(console, 6, "their tokens")
+    console.print(labels_text(new_ids, [s.token for s in gen.steps], [s.special for s in gen.steps]))
+    _section(console, 7, "the text")
+    console.print(f"[dim]{_escape(gen.prompt)}[/dim][bold]{_escape(gen.text)}[/bold]")
+    console.print(f"\n[dim]{_escape(stop_line(gen))}[/dim]")
+    _finish(gen)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _run_live(console: Any, run: Callable[[Callable], Any], *, show_top: bool) -> Any:
+    """Run a generation while a live table grows one row per step (plain output when not a terminal)."""
+    from rich.live import Live
+
+    from ..render.steps import steps_table
+
+    steps: list = []
+    with Live(steps_table(steps, show_top=show_top), console=console, refresh_per_second=10,
+              auto_refresh=console.is_terminal) as live:
+        def on_step(step: Any) -> None:
+            steps.append(step)
+            live.update(steps_table(steps, show_top=show_top), refresh=console.is_terminal)
+
+        return run(on_step)
+
+
+def _finish(gen: Any) -> None:
+    """After showing what was made: Ctrl-C still ends the command as interrupted (exit 130)."""
+    if gen.stop_reason == "interrupted":
+        raise KeyboardInterrupt
+
+
+@app.command()
+@click.argument("prompt")
+@model_option
+@click.option("--max-new-tokens", "-n", type=int, default=40, show_default=True, help="Most tokens to generate.")
+@click.option("--temperature", type=float, default=None, help="0 = greedy (default); above 0 samples, higher = more random.")
+@click.option("--top-k", type=int, default=None, help="Sample only from the K most likely tokens.")
+@click.option("--top-p", type=float, default=None, help="Sample only from the most likely tokens that cover probability P.")
+@click.option("--seed", type=int, default=None, help="Seed for sampling: the same seed gives the same text.")
+@click.option("--stop", multiple=True, help="Stop when this string appears in the new text (repeatable).")
+@click.option("--chat", is_flag=True, help="Wrap the prompt in the model's chat template as a user message.")
+@click.option("--system", default=None, help="System message (with --chat).")
+@click.option("--show-top", type=int, default=5, show_default=True, help="Alternatives reported per step (0: none).")
+@click.option("--stream", is_flag=True, help="Print the text as it is generated (with --json: one JSON line per step).")
+@json_option
+@loading_options
+def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed, stop, chat, system, show_top,
+             stream, as_json, device, dtype, allow_pickle, trust_remote_code, revision):
+    """Generate text one token at a time and show every step: the token, its probability, the alternatives.
+
+    \b
+    Examples:
+      tokenprism generate "def fibonacci(n):" -n 30
+      tokenprism generate "import " --temperature 0.8 --top-k 20 --seed 1 --json
+      tokenprism generate "What is a token?" -m microsoft/Phi-3-mini-4k-instruct --chat --stream
+    """
+    from ..generate import generate as run_generate
+
+    model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
+                                   trust_remote_code=trust_remote_code, revision=revision))
+    settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                    stop=stop, chat=chat, system=system, show_top=show_top)
+    console = _console()
+    if as_json:
+        gen = run_generate(prompt, model, on_step=_json_line if stream else None, **settings)
+        emit_json(gen.to_dict())
+    elif stream:
+        gen = _stream(console, model, prompt, settings)
+    else:
+        from ..render.steps import generation_view
+
+        gen = _run_live(console, lambda on_step: run_generate(prompt, model, on_step=on_step, **settings),
+                        show_top=show_top > 0)
+        console.print(generation_view(gen, show_top=False) if gen.steps else generation_view(gen))
+    _finish(gen)
+
+
+def _json_line(step: Any) -> None:
+    emit_json(step.to_dict())
+
+
+def _stream(console: Any, model: Any, prompt: str, settings: dict[str, Any]) -> Any:
+    """Print the prompt, then the new text as each token arrives."""
+    from ..generate import TextStream, generate as run_generate
+    from ..render.steps import stop_line
+
+    text = TextStream(model.tokenizer, skip_special_tokens=True)
+
+    def on_step(step: Any) -> None:
+        click.echo(text.push(step.id), nl=False)
+        sys.stdout.flush()
+
+    gen = run_generate(prompt, model, on_step=on_step, **{**settings, "show_top": 0})
+    click.echo("")
+    console.stderr = True
+    console.print(f"[dim]{_escape(stop_line(gen))}[/dim]")
+    return gen
+
+
+@app.command()
+@input_options
+@model_option
+@json_option
+@loading_options
+def score(text, file, errors, model_spec, as_json, device, dtype, allow_pickle, trust_remote_code, revision):
+    """How likely the model finds a text: each token's probability and surprisal, the log-likelihood and
+    perplexity (forced decoding: the text's own tokens are fed in, nothing is generated).
+
+    \b
+    Examples:
+      tokenprism score "for i in range(10):"
+      tokenprism score --file snippet.py -m gpt2 --json
+    """
+    from ..score import score as run_score
+
+    content = read_text(text, file, errors=errors)
+    model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
+                                   trust_remote_code=trust_remote_code, revision=revision))
+    result = run_score(content, model)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        from ..render.steps import score_view
+
+        _console().print(score_view(result))

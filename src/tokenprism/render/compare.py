@@ -1,0 +1,117 @@
+"""Renderers for `Comparison` and `Properties`: rich renderables for the terminal, HTML strings for
+notebooks and the web page. Token colours are the per-id colours of `render.html`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .html import STYLE, escape, token_span, visible_whitespace
+
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
+
+    from ..compare import Comparison, ComparisonRow
+    from ..properties import Properties
+
+__all__ = ["comparison_view", "properties_table", "comparison_html", "properties_html", "row_summary"]
+
+_COMPARE_STYLE = """<style>
+.tp-cmp td,.tp-cmp th{padding:3px 8px;vertical-align:top;text-align:left;border-bottom:1px solid #eee}
+.tp-cmp .tp-err{color:#a00}
+.tp-dis{background:#fff3c4;border-bottom:2px solid #e0a800}
+</style>"""
+
+
+def row_summary(row: ComparisonRow) -> str:
+    """"41 tokens · 2.97 chars/token · 3.10 bytes/token · 2 unknown · not lossless"."""
+    return (
+        f"{row.count} tokens · {row.chars_per_token:.2f} chars/token · {row.bytes_per_token:.2f} bytes/token · "
+        f"{row.unknown} unknown · {'lossless' if row.lossless else 'not lossless'}"
+    )
+
+
+def comparison_view(cmp: Comparison, *, show_disagreements: int = 12) -> Group:
+    """One block per tokenizer (summary line, coloured tokens), then where they cut differently."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from .terminal import terminal_label, tokens_text
+
+    parts: list = []
+    for row in cmp.rows:
+        if row.encoding is None:
+            parts.append(Text.assemble((row.tokenizer, "bold"), "  ", (f"not available: {row.error}", "red")))
+        else:
+            parts.append(Text.assemble((row.tokenizer, "bold"), "  ", row_summary(row)))
+            parts.append(tokens_text(row.encoding.tokens))
+        parts.append(Text(""))
+    if cmp.disagreements:
+        parts.append(Text(f"{len(cmp.disagreements)} place(s) where the tokenizers cut the text differently:", style="bold"))
+        for d in cmp.disagreements[:show_disagreements]:
+            parts.append(Text(f"  {terminal_label(d.text)!r}", style="yellow"))
+            for name, labels in d.tokens.items():
+                shown = " | ".join(terminal_label(label) for label in labels) if labels else "(dropped)"
+                parts.append(Text(f"    {name}: {shown}"))
+        if len(cmp.disagreements) > show_disagreements:
+            parts.append(Text(f"  … {len(cmp.disagreements) - show_disagreements} more (--json shows all)", style="dim"))
+    return Group(*parts)
+
+
+def properties_table(props: dict[str, Properties]) -> Table:
+    """Properties side by side: one column per tokenizer, one row per property."""
+    from rich.table import Table
+
+    table = Table(title="detected properties", show_lines=False, header_style="bold")
+    table.add_column("property", style="bold")
+    summaries = {name: p.summary() for name, p in props.items()}
+    for name in summaries:
+        table.add_column(name, overflow="fold")
+    keys = next(iter(summaries.values())).keys() if summaries else []
+    for key in keys:
+        table.add_row(key, *(s[key] for s in summaries.values()))
+    return table
+
+
+def comparison_html(cmp: Comparison) -> str:
+    """A self-contained HTML table: one row per tokenizer with its coloured tokens, then the disputed spans."""
+    rows = []
+    for row in cmp.rows:
+        name = escape(row.tokenizer)
+        if row.encoding is None:
+            rows.append(f'<tr><th>{name}</th><td class="tp-err">not available: {escape(row.error or "")}</td></tr>')
+            continue
+        spans = "".join(token_span(t) for t in row.encoding.tokens)
+        rows.append(f'<tr><th>{name}<div class="tp-meta">{escape(row_summary(row))}</div></th><td>{spans}</td></tr>')
+    return (
+        f'{STYLE}{_COMPARE_STYLE}<div class="tp"><table class="tp-cmp">{"".join(rows)}</table>'
+        f"{_disagreements_html(cmp)}</div>"
+    )
+
+
+def _disagreements_html(cmp: Comparison) -> str:
+    if not cmp.disagreements:
+        return '<div class="tp-meta">all tokenizers cut this text at the same places</div>'
+    marked, pos = [], 0
+    for d in cmp.disagreements:
+        marked.append(escape(visible_whitespace(cmp.text[pos : d.start])))
+        title = " · ".join(f"{n}: {' | '.join(labels)}" for n, labels in d.tokens.items())
+        marked.append(f'<span class="tp-dis" title="{escape(title)}">{escape(visible_whitespace(d.text))}</span>')
+        pos = d.end
+    marked.append(escape(visible_whitespace(cmp.text[pos:])))
+    return (
+        f'<div class="tp-meta">{len(cmp.disagreements)} place(s) where the tokenizers cut differently '
+        f'(hover for each tokenizer\'s tokens):</div><div style="white-space:pre-wrap">{"".join(marked)}</div>'
+    )
+
+
+def properties_html(props: dict[str, Properties]) -> str:
+    summaries = {name: p.summary() for name, p in props.items()}
+    if not summaries:
+        return ""
+    head = "".join(f"<th>{escape(n)}</th>" for n in summaries)
+    keys = next(iter(summaries.values())).keys()
+    body = "".join(
+        f"<tr><th>{escape(k)}</th>{''.join(f'<td>{escape(s[k])}</td>' for s in summaries.values())}</tr>" for k in keys
+    )
+    return f'{STYLE}{_COMPARE_STYLE}<table class="tp tp-cmp"><tr><th>property</th>{head}</tr>{body}</table>'

@@ -1,0 +1,206 @@
+"""Rendering of the model half: generation steps, the `explain` lesson, and scores.
+
+Terminal views are rich renderables; HTML views are self-contained strings built on the shared
+primitives of `render.html` (every label escaped, same colour per id as everywhere else).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .html import STYLE, escape, id_colour, visible_whitespace
+from .terminal import terminal_label, token_style
+
+if TYPE_CHECKING:
+    from ..generate import Candidate, Generation, Step
+    from ..score import ScoreResult
+
+__all__ = [
+    "steps_table",
+    "ids_text",
+    "labels_text",
+    "generation_view",
+    "score_view",
+    "generation_html",
+    "score_html",
+    "surprisal_colour",
+]
+
+STEPS_STYLE = """<style>
+.tp-steps{border-collapse:collapse;font-size:12px;margin:6px 0}
+.tp-steps th,.tp-steps td{padding:2px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #eee}
+.tp-steps td.num{text-align:right;font-variant-numeric:tabular-nums}
+.tp-bar{display:inline-block;height:8px;background:#4a7fd4;vertical-align:middle;margin-right:4px}
+.tp-alt{color:#444;margin-right:8px;white-space:pre}
+.tp-text{white-space:pre-wrap;border-left:3px solid #ccc;padding-left:8px;margin:6px 0}
+</style>"""
+
+
+# --- terminal ----------------------------------------------------------------------------------
+def _label(label: str, special: bool) -> str:
+    return label if special or label.startswith("<0x") else terminal_label(label)
+
+
+def token_chip(token_id: int, label: str, *, special: bool = False) -> Text:
+    """One token on its id's colour (whitespace visible), as everywhere in tokenprism."""
+    return Text(_label(label, special), style=token_style(token_id, special=special))
+
+
+def labels_text(ids: Sequence[int], labels: Sequence[str], specials: Sequence[bool]) -> Text:
+    """Tokens side by side on their colours."""
+    text = Text()
+    for tid, label, special in zip(ids, labels, specials):
+        text.append_text(token_chip(tid, label, special=special))
+    return text
+
+
+def ids_text(ids: Iterable[int], specials: Iterable[bool] | None = None) -> Text:
+    """Ids in their tokens' colours, space separated."""
+    text = Text()
+    for tid, special in zip(ids, specials if specials is not None else _always(False)):
+        text.append(str(tid), style=token_style(tid, special=special))
+        text.append(" ")
+    return text
+
+
+def _always(value: bool) -> Iterable[bool]:
+    while True:
+        yield value
+
+
+def _alternatives(top: Sequence[Candidate], chosen: int) -> Text:
+    text = Text()
+    for cand in top:
+        text.append_text(token_chip(cand.id, cand.token))
+        text.append(f" {cand.prob:.1%}  ", style="bold" if cand.id == chosen else "dim")
+    return text
+
+
+def steps_table(steps: Sequence[Step], *, show_top: bool = True, title: str | None = None) -> Table:
+    """One row per step: step, token, id, probability, top alternatives (the live table of explain)."""
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    table.add_column("step", justify="right")
+    table.add_column("token")
+    table.add_column("id", justify="right")
+    table.add_column("prob", justify="right")
+    table.add_column("entropy", justify="right")
+    if show_top:
+        table.add_column("top alternatives")
+    for step in steps:
+        row = [
+            str(step.index + 1),
+            token_chip(step.id, step.token, special=step.special),
+            str(step.id),
+            f"{step.prob:.1%}",
+            f"{step.entropy:.2f} bits",
+        ]
+        table.add_row(*row, *([_alternatives(step.top, step.id)] if show_top else []))
+    return table
+
+
+def generation_view(gen: Generation, *, show_top: bool = True) -> Group:
+    """A finished generation: the steps, then the prompt and the new text, then how it stopped."""
+    parts: list = [steps_table(gen.steps, show_top=show_top)] if gen.steps else []
+    text = Text.assemble((gen.prompt, "dim"), (gen.text, "bold"))
+    parts += [Text(""), text, Text(""), Text(stop_line(gen), style="dim")]
+    parts += [Text(f"note: {n}", style="yellow") for n in gen.notes]
+    return Group(*parts)
+
+
+def stop_line(gen: Generation) -> str:
+    reasons = {
+        "eos": "the model ended the text",
+        "stop": "a stop string appeared",
+        "length": "reached --max-new-tokens",
+        "interrupted": "interrupted (Ctrl-C); kept what was generated",
+    }
+    seed = f" · seed {gen.seed}" if gen.seed is not None else ""
+    return f"{gen.model} · {len(gen.steps)} new tokens · {reasons.get(gen.stop_reason, gen.stop_reason)}{seed}"
+
+
+def surprisal_colour(bits: float | None) -> tuple[int, int, int]:
+    """White for an expected token, through yellow to red for a surprising one (0 → 16+ bits)."""
+    if bits is None:
+        return (230, 230, 230)
+    x = max(0.0, min(bits / 16.0, 1.0))
+    return (255, round(255 - 120 * x), round(255 - 255 * min(1.0, 2 * x)))
+
+
+def score_view(result: ScoreResult) -> Group:
+    """Every token with its probability and surprisal, then the totals."""
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for name, justify in (("#", "right"), ("token", "left"), ("id", "right"), ("prob", "right"), ("surprisal", "right")):
+        table.add_column(name, justify=justify)
+    for tok in result.tokens:
+        r, g, b = surprisal_colour(tok.surprisal)
+        table.add_row(
+            str(tok.index), token_chip(tok.id, tok.token, special=tok.special), str(tok.id),
+            "-" if tok.prob is None else f"{tok.prob:.2%}",
+            Text("-" if tok.surprisal is None else f"{tok.surprisal:.2f} bits", style=f"black on rgb({r},{g},{b})"),
+        )
+    summary = Text.assemble(
+        (f"{result.model}", "bold"), f" · {len(result.scored)} tokens scored · log-likelihood ",
+        (f"{result.total_logprob:.3f}", "bold"), f" nats ({result.total_bits:.1f} bits) · ",
+        (f"{result.bits_per_token:.2f}", "bold"), " bits/token · perplexity ", (f"{result.perplexity:.2f}", "bold"),
+    )
+    return Group(table, Text(""), summary, *[Text(f"note: {n}", style="yellow") for n in result.notes])
+
+
+# --- HTML --------------------------------------------------------------------------------------
+def chip_html(token_id: int, label: str, *, special: bool = False, title: str = "") -> str:
+    classes = "tp-tok tp-special" if special else "tp-tok"
+    shown = label if special else visible_whitespace(label)
+    return (
+        f'<span class="{classes}" style="background:{id_colour(token_id)}" data-id="{token_id}" '
+        f'title="{escape(title or f"id {token_id}")}">{escape(shown)}</span>'
+    )
+
+
+def _step_row_html(step: Step) -> str:
+    alts = "".join(
+        f'<span class="tp-alt">{chip_html(c.id, c.token)} {c.prob:.1%}</span>' for c in step.top
+    )
+    bar = f'<span class="tp-bar" style="width:{max(1, round(step.prob * 60))}px"></span>'
+    return (
+        f"<tr><td class=num>{step.index + 1}</td>"
+        f"<td>{chip_html(step.id, step.token, special=step.special, title=f'id {step.id} · piece {step.piece!r}')}</td>"
+        f"<td class=num>{step.id}</td><td class=num>{bar}{step.prob:.1%}</td>"
+        f"<td class=num>{step.entropy:.2f}</td><td>{alts}</td></tr>"
+    )
+
+
+def generation_html(gen: Generation) -> str:
+    """A generation as a self-contained HTML block: prompt ids, a row per step, the final text."""
+    rows = "".join(_step_row_html(s) for s in gen.steps)
+    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in gen.notes)
+    return (
+        f'{STYLE}{STEPS_STYLE}<div class="tp"><div class="tp-meta">{escape(stop_line(gen))}</div>'
+        f'<div class="tp-ids">prompt ids: {" ".join(map(str, gen.prompt_ids))}</div>'
+        '<table class="tp-steps"><tr><th>step</th><th>token</th><th>id</th><th>prob</th>'
+        f"<th>entropy (bits)</th><th>top alternatives</th></tr>{rows}</table>"
+        f'<div class="tp-text"><span style="color:#777">{escape(gen.prompt)}</span><b>{escape(gen.text)}</b></div>'
+        f"{notes}</div>"
+    )
+
+
+def score_html(result: ScoreResult) -> str:
+    """The text's tokens shaded by surprisal (hover for the numbers), then the totals."""
+    spans = []
+    for tok in result.tokens:
+        r, g, b = surprisal_colour(tok.surprisal)
+        title = f"id {tok.id}" + ("" if tok.prob is None else f" · p {tok.prob:.2%} · {tok.surprisal:.2f} bits")
+        shown = tok.token if tok.special else visible_whitespace(tok.token)
+        spans.append(
+            f'<span class="tp-tok" style="background:rgb({r},{g},{b})" data-id="{tok.id}" '
+            f'title="{escape(title)}">{escape(shown)}</span>'
+        )
+    summary = (
+        f"{escape(result.model)} · {len(result.scored)} tokens scored · log-likelihood {result.total_logprob:.3f} nats · "
+        f"{result.bits_per_token:.2f} bits/token · perplexity {result.perplexity:.2f}"
+    )
+    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in result.notes)
+    return f'{STYLE}<div class="tp"><div class="tp-meta">{summary}</div><div>{"".join(spans)}</div>{notes}</div>'
