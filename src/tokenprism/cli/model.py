@@ -159,7 +159,7 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
 
         gen = _run_live(console, lambda on_step: run_generate(prompt, model, on_step=on_step, **settings),
                         show_top=show_top > 0)
-        console.print(generation_view(gen, show_top=False) if gen.steps else generation_view(gen))
+        console.print(generation_view(gen, show_steps=False))
     _finish(gen)
 
 
@@ -173,6 +173,8 @@ def _stream(console: Any, model: Any, prompt: str, settings: dict[str, Any]) -> 
     from ..render.steps import stop_line
 
     text = TextStream(model.tokenizer, skip_special_tokens=True)
+    if not settings["chat"]:
+        click.echo(click.style(prompt, dim=True), nl=False)
 
     def on_step(step: Any) -> None:
         click.echo(text.push(step.id), nl=False)

@@ -102,9 +102,10 @@ def steps_table(steps: Sequence[Step], *, show_top: bool = True, title: str | No
     return table
 
 
-def generation_view(gen: Generation, *, show_top: bool = True) -> Group:
-    """A finished generation: the steps, then the prompt and the new text, then how it stopped."""
-    parts: list = [steps_table(gen.steps, show_top=show_top)] if gen.steps else []
+def generation_view(gen: Generation, *, show_steps: bool = True, show_top: bool = True) -> Group:
+    """A finished generation: the steps (unless a live table already showed them), then the prompt
+    and the new text, then how it stopped."""
+    parts: list = [steps_table(gen.steps, show_top=show_top)] if show_steps and gen.steps else []
     text = Text.assemble((gen.prompt, "dim"), (gen.text, "bold"))
     parts += [Text(""), text, Text(""), Text(stop_line(gen), style="dim")]
     parts += [Text(f"note: {n}", style="yellow") for n in gen.notes]

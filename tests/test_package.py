@@ -1,0 +1,50 @@
+"""The package surface: light imports, an audited __all__."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import tokenprism
+from conftest import fixture
+
+HEAVY = ("torch", "transformers", "ray", "fastapi", "matplotlib", "pyarrow", "sentence_transformers")
+
+
+def test_tokenize_does_not_import_heavy_libraries() -> None:
+    spec = str(fixture("tokenizers/gpt2"))
+    code = (
+        "import sys, json\n"
+        "from tokenprism.cli import main\n"
+        f"main(['tokenize', 'Hello', '-t', {spec!r}, '--json'])\n"
+        "import tokenprism\n"
+        f"tokenprism.load_tokenizer({spec!r}).encode('x')\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_import_is_light() -> None:
+    code = f"import sys, json, tokenprism; print(json.dumps([m for m in {HEAVY!r} + ('rich',) if m in sys.modules]))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == []
+
+
+def test_all_is_audited() -> None:
+    names = set(tokenprism.__all__)
+    assert len(names) == len(tokenprism.__all__), "duplicates in __all__"
+    for name in names:
+        assert getattr(tokenprism, name) is not None, name
+    lazy = set(tokenprism._LAZY)
+    assert lazy <= names, f"lazy names missing from __all__: {lazy - names}"
+    public = {n for n in vars(tokenprism) if not n.startswith("_")} - {"annotations", "import_module", "TYPE_CHECKING", "Any"}
+    assert public <= names | {"errors", "types", "tokenizers", "render", "files", "count", "cli"}, public - names
+
+
+def test_errors_share_one_root() -> None:
+    for name in tokenprism.__all__:
+        obj = getattr(tokenprism, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, tokenprism.TokenprismError)
