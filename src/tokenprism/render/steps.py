@@ -72,11 +72,22 @@ def _always(value: bool) -> Iterable[bool]:
         yield value
 
 
+def fmt_prob(p: float) -> str:
+    """A probability as a percentage that never shows a real chance as 0.0%.
+
+    >>> fmt_prob(0.4567), fmt_prob(0.00002), fmt_prob(2e-9)
+    ('45.7%', '0.002%', '2.0e-09')
+    """
+    if p == 0 or p >= 0.001:
+        return f"{p:.1%}"
+    return f"{p * 100:.2g}%" if p >= 1e-6 else f"{p:.1e}"
+
+
 def _alternatives(top: Sequence[Candidate], chosen: int) -> Text:
     text = Text()
     for cand in top:
         text.append_text(token_chip(cand.id, cand.token))
-        text.append(f" {cand.prob:.1%}  ", style="bold" if cand.id == chosen else "dim")
+        text.append(f" {fmt_prob(cand.prob)}  ", style="bold" if cand.id == chosen else "dim")
     return text
 
 
@@ -95,7 +106,7 @@ def steps_table(steps: Sequence[Step], *, show_top: bool = True, title: str | No
             str(step.index + 1),
             token_chip(step.id, step.token, special=step.special),
             str(step.id),
-            f"{step.prob:.1%}",
+            fmt_prob(step.prob),
             f"{step.entropy:.2f} bits",
         ]
         table.add_row(*row, *([_alternatives(step.top, step.id)] if show_top else []))
@@ -140,7 +151,7 @@ def score_view(result: ScoreResult) -> Group:
         r, g, b = surprisal_colour(tok.surprisal)
         table.add_row(
             str(tok.index), token_chip(tok.id, tok.token, special=tok.special), str(tok.id),
-            "-" if tok.prob is None else f"{tok.prob:.2%}",
+            "-" if tok.prob is None else fmt_prob(tok.prob),
             Text("-" if tok.surprisal is None else f"{tok.surprisal:.2f} bits", style=f"black on rgb({r},{g},{b})"),
         )
     summary = Text.assemble(
@@ -163,13 +174,13 @@ def chip_html(token_id: int, label: str, *, special: bool = False, title: str = 
 
 def _step_row_html(step: Step) -> str:
     alts = "".join(
-        f'<span class="tp-alt">{chip_html(c.id, c.token)} {c.prob:.1%}</span>' for c in step.top
+        f'<span class="tp-alt">{chip_html(c.id, c.token)} {fmt_prob(c.prob)}</span>' for c in step.top
     )
     bar = f'<span class="tp-bar" style="width:{max(1, round(step.prob * 60))}px"></span>'
     return (
         f"<tr><td class=num>{step.index + 1}</td>"
         f"<td>{chip_html(step.id, step.token, special=step.special, title=f'id {step.id} · piece {step.piece!r}')}</td>"
-        f"<td class=num>{step.id}</td><td class=num>{bar}{step.prob:.1%}</td>"
+        f"<td class=num>{step.id}</td><td class=num>{bar}{fmt_prob(step.prob)}</td>"
         f"<td class=num>{step.entropy:.2f}</td><td>{alts}</td></tr>"
     )
 
@@ -193,7 +204,7 @@ def score_html(result: ScoreResult) -> str:
     spans = []
     for tok in result.tokens:
         r, g, b = surprisal_colour(tok.surprisal)
-        title = f"id {tok.id}" + ("" if tok.prob is None else f" · p {tok.prob:.2%} · {tok.surprisal:.2f} bits")
+        title = f"id {tok.id}" + ("" if tok.prob is None else f" · p {fmt_prob(tok.prob)} · {tok.surprisal:.2f} bits")
         shown = tok.token if tok.special else visible_whitespace(tok.token)
         spans.append(
             f'<span class="tp-tok" style="background:rgb({r},{g},{b})" data-id="{tok.id}" '

@@ -1,0 +1,139 @@
+"""Where the fold runs: `local` (this process; the backends' own batch encoders use every core) or
+`ray` (Ray Data; a local Ray, or a cluster at an address). Both fold the same batches with the same
+`tally_batch`, so they give the same numbers."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from ..errors import MissingDependency, UsageError
+from .readers import Document
+from .stats import Tally, TokenizerJob, doc_facts, tally_batch
+
+__all__ = ["ENGINES", "batches", "run_local", "run_ray"]
+
+ENGINES = ("local", "ray")
+Tallies = dict[str, dict[str, Tally]]  # tokenizer name → group → tally
+Progress = Callable[[int], None]  # called with the bytes of text just done
+
+
+def batches(docs: Iterable[Document], *, batch_chars: int, batch_docs: int = 512) -> Iterator[list[Document]]:
+    """Group documents into batches of at most `batch_chars` characters (or `batch_docs` documents):
+    the only text held in memory at a time."""
+    batch: list[Document] = []
+    size = 0
+    for doc in docs:
+        batch.append(doc)
+        size += len(doc.text)
+        if size >= batch_chars or len(batch) >= batch_docs:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _merge(into: Tallies, other: Tallies) -> Tallies:
+    for name, groups in other.items():
+        mine = into.setdefault(name, {})
+        for group, tally in groups.items():
+            if group in mine:
+                mine[group].merge(tally)
+            else:
+                mine[group] = tally
+    return into
+
+
+def fold_batch(docs: Sequence[Document], jobs: Sequence[TokenizerJob]) -> Tallies:
+    facts = doc_facts(docs)
+    out: Tallies = {}
+    for job in jobs:
+        tally_batch(docs, job, out.setdefault(job.name, {}), facts)
+    return out
+
+
+def run_local(docs: Iterable[Document], jobs: Sequence[TokenizerJob], *, batch_chars: int,
+              progress: Progress | None = None) -> Tallies:
+    tallies: Tallies = {}
+    for batch in batches(docs, batch_chars=batch_chars):
+        _merge(tallies, fold_batch(batch, jobs))
+        if progress is not None:
+            progress(sum(len(d.text.encode("utf-8", "replace")) for d in batch))
+    return tallies
+
+
+# --- Ray -------------------------------------------------------------------------------------------
+_ENV_PREFIXES = ("HF_", "TOKENPRISM_", "TIKTOKEN_", "TOKENIZERS_")
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependency("ray", "ray") from None
+    return ray
+
+
+def _start_ray(ray: Any, address: str | None) -> None:
+    if ray.is_initialized():
+        return
+    # Workers resolve tokenizers themselves: give them the same Hub cache, offline mode and ranks folder.
+    env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
+    runtime_env = {"env_vars": env} if env else None
+    if address:
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+    else:
+        ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+
+
+class _FoldBatches:
+    """A Ray Data batch function: rebuilds the documents, folds them, returns the pickled tallies."""
+
+    def __init__(self, specs: Sequence[str]) -> None:
+        self.specs = list(specs)
+        self.jobs: list[TokenizerJob] | None = None
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        if self.jobs is None:
+            from ..tokenizers.registry import load_tokenizer
+
+            self.jobs = [_named(TokenizerJob.of(load_tokenizer(s)), s) for s in self.specs]
+        docs = [
+            Document(str(t), str(g), int(i), int(p), bool(last))
+            for t, g, i, p, last in zip(batch["text"], batch["group"], batch["doc_id"], batch["part"], batch["last"])
+        ]
+        return {"tallies": np.array([pickle.dumps(fold_batch(docs, self.jobs))], dtype=object)}
+
+
+def _named(job: TokenizerJob, name: str) -> TokenizerJob:
+    return TokenizerJob(name, job.vocab_size, job.unk, job.tokenizer)
+
+
+def ray_spec(tok: Any) -> str:
+    """A spec a Ray worker can load: the name it was loaded by, or the file it came from."""
+    if os.path.exists(tok.source):
+        return tok.source
+    return tok.name
+
+
+def run_ray(docs: Iterable[Document], specs: Sequence[str], *, batch_chars: int, address: str | None = None,
+            window_chars: int = 64 << 20, progress: Progress | None = None) -> Tallies:
+    """Fold with Ray Data, one window of at most `window_chars` characters at a time (memory stays bounded)."""
+    if not specs:
+        raise UsageError("no tokenizers given for the Ray engine")
+    ray = _ray()
+    _start_ray(ray, address)
+    fold = _FoldBatches(specs)
+    tallies: Tallies = {}
+    for window in batches(docs, batch_chars=window_chars, batch_docs=1 << 30):
+        items = [{"text": d.text, "group": d.group, "doc_id": d.doc_id, "part": d.part, "last": d.last} for d in window]
+        per_batch = max(1, round(len(items) * batch_chars / max(1, sum(len(d.text) for d in window))))
+        ds = ray.data.from_items(items).map_batches(fold, batch_size=per_batch, batch_format="numpy")
+        for row in ds.iter_rows():
+            _merge(tallies, pickle.loads(row["tallies"]))
+        if progress is not None:
+            progress(sum(len(d.text.encode("utf-8", "replace")) for d in window))
+    return tallies

@@ -1,0 +1,259 @@
+"""Corpus statistics as a pure fold: documents in, additive tallies out, one `CorpusStats` at the end.
+
+A `Tally` holds only sums and one count per vocabulary id, so memory does not grow with the corpus,
+and tallies from different workers add up to exactly what one worker would have found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..tokenizers.base import Tokenizer
+    from .readers import Document
+
+__all__ = ["Tally", "GroupStats", "CorpusStats", "TOTAL", "count_words", "tally_batch", "TokenizerJob"]
+
+#: The group name of the row that sums all groups of a tokenizer.
+TOTAL = "(all)"
+
+# Scripts written without spaces between words: each character counts as a word of its own.
+# Their UTF-8 lead bytes 0xE3-0xE9 cover U+3000-U+9FFF (kana, CJK ideographs), counted with bytes.count.
+_CJK_LEAD_BYTES = tuple(bytes([b]) for b in range(0xE3, 0xEA))
+
+
+def count_words(text: str, data: bytes) -> int:
+    """Words for fertility: whitespace-separated words, plus one per kana/CJK character (U+3000-U+9FFF).
+
+    >>> count_words("two words", b"two words")
+    2
+    """
+    return len(text.split()) + sum(data.count(b) for b in _CJK_LEAD_BYTES)
+
+
+@dataclass
+class Tally:
+    """Additive counts of one tokenizer over one group of documents."""
+
+    vocab_size: int
+    documents: int = 0
+    chars: int = 0
+    bytes: int = 0
+    words: int = 0
+    tokens: int = 0
+    unknown: int = 0
+    failed_single: int = 0  # one-part documents that did not round-trip
+    failed_multi: set[int] = field(default_factory=set)  # ids of many-part documents with a part that did not
+    counts: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.counts is None:
+            self.counts = np.zeros(self.vocab_size, dtype=np.int64)
+
+    def merge(self, other: Tally) -> Tally:
+        self.documents += other.documents
+        self.chars += other.chars
+        self.bytes += other.bytes
+        self.words += other.words
+        self.tokens += other.tokens
+        self.unknown += other.unknown
+        self.failed_single += other.failed_single
+        self.failed_multi |= other.failed_multi
+        self.counts += other.counts
+        return self
+
+
+@dataclass(frozen=True)
+class TokenizerJob:
+    """What the fold needs of a tokenizer: how to encode and decode many texts at once, and its unk id."""
+
+    name: str
+    vocab_size: int
+    unk: int | None
+    tokenizer: Tokenizer
+
+    @classmethod
+    def of(cls, tok: Tokenizer) -> TokenizerJob:
+        from ..compare import unknown_id
+
+        return cls(tok.name, tok.vocab_size, unknown_id(tok), tok)
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Ids through the backend's own parallel batch encoder (no offsets, no added tokens)."""
+        fast = getattr(self.tokenizer, "encode_ids_batch", None)
+        if fast is not None:
+            return fast(texts)
+        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def decode(self, ids: list[list[int]]) -> list[str]:
+        tok = self.tokenizer
+        raw = getattr(tok, "backend_tokenizer", None)
+        if raw is not None:
+            return raw.decode_batch(ids, skip_special_tokens=False)
+        encoding = getattr(tok, "encoding", None)
+        if encoding is not None:
+            return encoding.decode_batch(ids)
+        return [tok.decode(x) for x in ids]
+
+
+def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, Tally],
+                doc_facts: list[tuple[int, int, int]]) -> None:
+    """Encode one batch with one tokenizer and add it to the per-group tallies.
+
+    `doc_facts` holds (chars, bytes, words) per document, computed once for all tokenizers.
+    """
+    texts = [d.text for d in docs]
+    ids = job.encode(texts)
+    decoded = job.decode(ids)
+    lengths = [len(x) for x in ids]
+    flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=sum(lengths))
+    groups: dict[str, list[int]] = {}
+    for k, d in enumerate(docs):
+        groups.setdefault(d.group, []).append(k)
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    for group, members in groups.items():
+        t = tallies.get(group)
+        if t is None:
+            t = tallies[group] = Tally(job.vocab_size)
+        for k in members:
+            d, (chars, nbytes, words) = docs[k], doc_facts[k]
+            t.documents += d.part == 0
+            t.chars += chars
+            t.bytes += nbytes
+            t.words += words
+            t.tokens += lengths[k]
+            if decoded[k] != d.text:
+                if d.part == 0 and d.last:
+                    t.failed_single += 1
+                else:
+                    t.failed_multi.add(d.doc_id)
+        if len(members) == len(docs):
+            part = flat
+        else:
+            part = np.concatenate([flat[bounds[k] : bounds[k + 1]] for k in members])
+        t.counts += np.bincount(part, minlength=job.vocab_size)[: job.vocab_size]
+        if job.unk is not None:
+            t.unknown += int(np.count_nonzero(part == job.unk))
+
+
+def doc_facts(docs: Sequence[Document]) -> list[tuple[int, int, int]]:
+    facts = []
+    for d in docs:
+        data = d.text.encode("utf-8", "replace")
+        facts.append((len(d.text), len(data), count_words(d.text, data)))
+    return facts
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """The statistics of one tokenizer over one group of documents (or all of them: group "(all)")."""
+
+    tokenizer: str
+    group: str
+    documents: int
+    chars: int
+    bytes: int
+    words: int
+    tokens: int
+    unknown: int
+    lossless_documents: int
+    distinct_ids: int
+    vocab_size: int
+    top_tokens: list[tuple[int, str, int]]  # (id, label, count), most frequent first
+
+    @property
+    def bytes_per_token(self) -> float:
+        return self.bytes / self.tokens if self.tokens else 0.0
+
+    @property
+    def chars_per_token(self) -> float:
+        return self.chars / self.tokens if self.tokens else 0.0
+
+    @property
+    def tokens_per_word(self) -> float:
+        return self.tokens / self.words if self.words else 0.0
+
+    @property
+    def unknown_rate(self) -> float:
+        return self.unknown / self.tokens if self.tokens else 0.0
+
+    @property
+    def lossless_share(self) -> float:
+        return self.lossless_documents / self.documents if self.documents else 0.0
+
+    @property
+    def vocab_used(self) -> float:
+        return self.distinct_ids / self.vocab_size if self.vocab_size else 0.0
+
+    @classmethod
+    def from_tally(cls, name: str, group: str, t: Tally, tok: Tokenizer, top: int) -> GroupStats:
+        counts = t.counts
+        nonzero = np.flatnonzero(counts)
+        # most frequent first; ties by id, so every engine lists the same tokens
+        order = nonzero[np.lexsort((nonzero, -counts[nonzero]))][:top]
+        return cls(
+            tokenizer=name, group=group, documents=t.documents, chars=t.chars, bytes=t.bytes, words=t.words,
+            tokens=t.tokens, unknown=t.unknown, lossless_documents=t.documents - t.failed_single - len(t.failed_multi),
+            distinct_ids=int(nonzero.size), vocab_size=t.vocab_size,
+            top_tokens=[(int(i), tok.label(int(i)), int(counts[i])) for i in order],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer, "group": self.group, "documents": self.documents, "chars": self.chars,
+            "bytes": self.bytes, "words": self.words, "tokens": self.tokens,
+            "bytes_per_token": round(self.bytes_per_token, 4), "chars_per_token": round(self.chars_per_token, 4),
+            "tokens_per_word": round(self.tokens_per_word, 4), "unknown": self.unknown,
+            "unknown_rate": round(self.unknown_rate, 6), "lossless_documents": self.lossless_documents,
+            "lossless_share": round(self.lossless_share, 4), "distinct_ids": self.distinct_ids,
+            "vocab_size": self.vocab_size, "vocab_used": round(self.vocab_used, 4),
+            "top_tokens": [{"id": i, "token": label, "count": c} for i, label, c in self.top_tokens],
+        }
+
+
+_CSV_FIELDS = ("tokenizer", "group", "documents", "chars", "bytes", "words", "tokens", "bytes_per_token",
+               "chars_per_token", "tokens_per_word", "unknown", "unknown_rate", "lossless_documents",
+               "lossless_share", "distinct_ids", "vocab_size", "vocab_used")
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """The result of `corpus_stats`: one `GroupStats` per tokenizer and group (and an "(all)" row each)."""
+
+    rows: list[GroupStats]
+    engine: str
+    seconds: float
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, tokenizer: str, group: str = TOTAL) -> GroupStats:
+        return next(r for r in self.rows if r.tokenizer == tokenizer and r.group == group)
+
+    @property
+    def groups(self) -> list[str]:
+        return list(dict.fromkeys(r.group for r in self.rows if r.group != TOTAL))
+
+    @property
+    def tokenizers(self) -> list[str]:
+        return list(dict.fromkeys(r.tokenizer for r in self.rows))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"engine": self.engine, "seconds": round(self.seconds, 3), "read": self.report,
+                "results": [r.to_dict() for r in self.rows]}
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for r in self.rows:
+            writer.writerow(r.to_dict())
+        return out.getvalue()
+
+    def _repr_html_(self) -> str:
+        from ..render.corpus import corpus_html
+
+        return corpus_html(self)
