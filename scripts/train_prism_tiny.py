@@ -57,7 +57,7 @@ class Settings:
     kv_heads: int = 4
     intermediate_size: int = 576
     batch_size: int = 8
-    steps: int = 2600
+    steps: int = 5000
     lr: float = 2.5e-3
     min_lr_ratio: float = 0.1
     warmup_steps: int = 150

@@ -127,11 +127,23 @@ def test_bad_input_is_a_clear_error() -> None:
 
 def test_sentinels_from_real_tokenizers(starcoder2) -> None:
     assert Sentinels.from_tokenizer(starcoder2) == Sentinels.starcoder()
-    qwen = tokenprism.load_tokenizer(str(fixture("tokenizers/qwen2")))
+    qwen = _tokenizer_with(["<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"])
     assert Sentinels.from_tokenizer(qwen).as_tuple() == ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|endoftext|>")
+    codellama = _tokenizer_with(["</s>", "▁<PRE>", "▁<MID>", "▁<SUF>", "▁<EOT>"])
+    assert Sentinels.from_tokenizer(codellama).as_tuple() == ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
     bert = tokenprism.load_tokenizer(str(fixture("tokenizers/bert-base-uncased")))
     with pytest.raises(InputError, match="no FIM sentinels"):
         Sentinels.from_tokenizer(bert)
+
+
+def _tokenizer_with(special: list[str]):
+    """A small real `tokenizers.Tokenizer` reserving the given special tokens."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.add_special_tokens(special)
+    return tok
 
 
 def test_sentinels_must_be_single_tokens(starcoder2) -> None:

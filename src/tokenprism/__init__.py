@@ -12,7 +12,9 @@ transformers, no ray until a model or engine is asked for.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -35,6 +37,33 @@ _LAZY = {
     "load_tokenizer": ".tokenizers.registry",
     "Tokenizer": ".tokenizers.base",
     "TokenizerInfo": ".tokenizers.base",
+    # comparing, corpus statistics, training
+    "compare": ".compare",
+    "Comparison": ".compare",
+    "detect_properties": ".properties",
+    "Properties": ".properties",
+    "corpus_stats": ".corpus",
+    "CorpusStats": ".corpus",
+    "read_corpus": ".corpus",
+    "train_tokenizer": ".train",
+    "fim_transform": ".fim",
+    # models
+    "load_model": ".models",
+    "Model": ".models",
+    "generate": ".generate",
+    "Generation": ".generate",
+    "Step": ".generate",
+    "Candidate": ".generate",
+    "score": ".score",
+    "ScoreResult": ".score",
+    # embeddings
+    "embed": ".embeddings",
+    "Embeddings": ".embeddings",
+    "similar": ".embeddings",
+    "Similarity": ".embeddings",
+    "neighbors": ".embeddings",
+    "Neighbors": ".embeddings",
+    "load_embedding_model": ".embeddings",
 }
 
 __all__ = [
@@ -46,6 +75,33 @@ __all__ = [
     "Encoding",
     "Token",
     "Decoding",
+    # comparing, corpus statistics, training
+    "compare",
+    "Comparison",
+    "detect_properties",
+    "Properties",
+    "corpus_stats",
+    "CorpusStats",
+    "read_corpus",
+    "train_tokenizer",
+    "fim_transform",
+    # models
+    "load_model",
+    "Model",
+    "generate",
+    "Generation",
+    "Step",
+    "Candidate",
+    "score",
+    "ScoreResult",
+    # embeddings
+    "embed",
+    "Embeddings",
+    "similar",
+    "Similarity",
+    "neighbors",
+    "Neighbors",
+    "load_embedding_model",
     # errors
     "TokenprismError",
     "TokenizerNotFound",
@@ -72,6 +128,24 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+class _Package(ModuleType):
+    """Some public functions share their module's name (`tokenprism.generate` and generate.py).
+    Importing such a module makes Python set the package attribute to the module, which would
+    hide the function; keep the function there instead (the module stays in sys.modules)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, ModuleType) and _LAZY.get(name) == f".{name}" and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 if TYPE_CHECKING:  # pragma: no cover
     from .tokenizers.base import Tokenizer, TokenizerInfo
+    from .generate import Candidate, Generation, Step, generate
+    from .models import Model, load_model
+    from .score import ScoreResult, score
+    from .embeddings import Embeddings, Neighbors, Similarity, embed, load_embedding_model, neighbors, similar
     from .tokenizers.registry import load_tokenizer

@@ -16,7 +16,7 @@ __all__ = ["ENGINES", "batches", "run_local", "run_ray"]
 
 ENGINES = ("local", "ray")
 Tallies = dict[str, dict[str, Tally]]  # tokenizer name → group → tally
-Progress = Callable[[int], None]  # called with the bytes of text just done
+Progress = Callable[[int], None]  # called with the characters of text just done
 
 
 def batches(docs: Iterable[Document], *, batch_chars: int, batch_docs: int = 512) -> Iterator[list[Document]]:
@@ -59,7 +59,7 @@ def run_local(docs: Iterable[Document], jobs: Sequence[TokenizerJob], *, batch_c
     for batch in batches(docs, batch_chars=batch_chars):
         _merge(tallies, fold_batch(batch, jobs))
         if progress is not None:
-            progress(sum(len(d.text.encode("utf-8", "replace")) for d in batch))
+            progress(sum(len(d.text) for d in batch))
     return tallies
 
 
@@ -100,16 +100,12 @@ class _FoldBatches:
         if self.jobs is None:
             from ..tokenizers.registry import load_tokenizer
 
-            self.jobs = [_named(TokenizerJob.of(load_tokenizer(s)), s) for s in self.specs]
+            self.jobs = [TokenizerJob.of(load_tokenizer(s), name=s) for s in self.specs]
         docs = [
             Document(str(t), str(g), int(i), int(p), bool(last))
             for t, g, i, p, last in zip(batch["text"], batch["group"], batch["doc_id"], batch["part"], batch["last"])
         ]
         return {"tallies": np.array([pickle.dumps(fold_batch(docs, self.jobs))], dtype=object)}
-
-
-def _named(job: TokenizerJob, name: str) -> TokenizerJob:
-    return TokenizerJob(name, job.vocab_size, job.unk, job.tokenizer)
 
 
 def ray_spec(tok: Any) -> str:
@@ -135,5 +131,5 @@ def run_ray(docs: Iterable[Document], specs: Sequence[str], *, batch_chars: int,
         for row in ds.iter_rows():
             _merge(tallies, pickle.loads(row["tallies"]))
         if progress is not None:
-            progress(sum(len(d.text.encode("utf-8", "replace")) for d in window))
+            progress(sum(len(d.text) for d in window))
     return tallies

@@ -78,10 +78,10 @@ class TokenizerJob:
     tokenizer: Tokenizer
 
     @classmethod
-    def of(cls, tok: Tokenizer) -> TokenizerJob:
+    def of(cls, tok: Tokenizer, *, name: str | None = None) -> TokenizerJob:
         from ..compare import unknown_id
 
-        return cls(tok.name, tok.vocab_size, unknown_id(tok), tok)
+        return cls(name or tok.name, tok.vocab_size, unknown_id(tok), tok)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Ids through the backend's own parallel batch encoder (no offsets, no added tokens)."""

@@ -31,12 +31,17 @@ def row_summary(row: ComparisonRow) -> str:
     )
 
 
+def one_line(text: str) -> str:
+    """Whitespace made visible without breaking the line: · → ↵ ␍."""
+    return text.replace(" ", "·").replace("\t", "→").replace("\r", "␍").replace("\n", "↵")
+
+
 def comparison_view(cmp: Comparison, *, show_disagreements: int = 12) -> Group:
     """One block per tokenizer (summary line, coloured tokens), then where they cut differently."""
     from rich.console import Group
     from rich.text import Text
 
-    from .terminal import terminal_label, tokens_text
+    from .terminal import tokens_text
 
     parts: list = []
     for row in cmp.rows:
@@ -49,9 +54,9 @@ def comparison_view(cmp: Comparison, *, show_disagreements: int = 12) -> Group:
     if cmp.disagreements:
         parts.append(Text(f"{len(cmp.disagreements)} place(s) where the tokenizers cut the text differently:", style="bold"))
         for d in cmp.disagreements[:show_disagreements]:
-            parts.append(Text(f"  {terminal_label(d.text)!r}", style="yellow"))
+            parts.append(Text(f"  “{one_line(d.text)}”", style="yellow"))
             for name, labels in d.tokens.items():
-                shown = " | ".join(terminal_label(label) for label in labels) if labels else "(dropped)"
+                shown = " | ".join(one_line(label) for label in labels) if labels else "(dropped)"
                 parts.append(Text(f"    {name}: {shown}"))
         if len(cmp.disagreements) > show_disagreements:
             parts.append(Text(f"  … {len(cmp.disagreements) - show_disagreements} more (--json shows all)", style="dim"))

@@ -190,7 +190,7 @@ def _matplotlib_plot(out: Path, *, kind: str, data: np.ndarray, labels: Sequence
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
         try:
-            fig.savefig(out)
+            fig.savefig(out, bbox_inches="tight")
         except OSError as exc:
             raise UsageError(f"cannot write {out}: {exc.strerror}") from None
     finally:

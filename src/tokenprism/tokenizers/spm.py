@@ -37,8 +37,8 @@ class SentencePieceTokenizer(Tokenizer):
         }
         # Control symbols and user-defined symbols typed in the text are parsed; longest first so
         # that "<|endoftext|>" wins over a shorter symbol that prefixes it.
-        parsed = sorted((p for p in self._specials if p and not sp.is_unknown(self._specials[p])), key=len, reverse=True)
-        self._special_re = re.compile("|".join(map(re.escape, parsed))) if parsed else None
+        self._parsed = sorted((p for p in self._specials if p and not sp.is_unknown(self._specials[p])), key=len, reverse=True)
+        self._special_re = re.compile("|".join(map(re.escape, self._parsed))) if self._parsed else None
         self._add_bos = bool(self.config.get("add_bos_token", False)) and sp.bos_id() >= 0
         self._add_eos = bool(self.config.get("add_eos_token", False)) and sp.eos_id() >= 0
         self.chat_template = self.config.get("chat_template") if isinstance(self.config.get("chat_template"), str) else None
@@ -70,7 +70,8 @@ class SentencePieceTokenizer(Tokenizer):
     # --- primitives -------------------------------------------------------------------------------
     def _segments(self, text: str, split_special_tokens: bool) -> list[tuple[int, str]]:
         """(start, segment) pieces of the text; a special-token string becomes its own segment."""
-        if split_special_tokens or self._special_re is None:
+        # `in` is a fast C scan; the regex only runs when some special string is really there.
+        if split_special_tokens or self._special_re is None or not any(p in text for p in self._parsed):
             return [(0, text)]
         segments, pos = [], 0
         for m in self._special_re.finditer(text):

@@ -1,0 +1,106 @@
+"""Renderers for `CorpusStats`: a rich table, an HTML table, and a chart of bytes/token per
+tokenizer and group (PNG or SVG through matplotlib; HTML = that SVG in a self-contained page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import MissingDependency, UsageError
+from .html import STYLE, escape
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+    from ..corpus.stats import CorpusStats, GroupStats
+
+__all__ = ["corpus_view", "corpus_html", "write_plot", "PLOT_SUFFIXES"]
+
+PLOT_SUFFIXES = (".png", ".svg", ".html")
+_COLUMNS = ("tokenizer", "group", "docs", "tokens", "bytes/tok", "chars/tok", "tok/word", "unk rate", "lossless", "vocab used", "top tokens")
+
+
+def _cells(r: GroupStats) -> list[str]:
+    top = " ".join(repr(label)[1:-1] for _, label, _ in r.top_tokens[:5])
+    return [
+        r.tokenizer, r.group, f"{r.documents:,}", f"{r.tokens:,}", f"{r.bytes_per_token:.2f}", f"{r.chars_per_token:.2f}",
+        f"{r.tokens_per_word:.2f}", f"{r.unknown_rate:.2%}", f"{r.lossless_share:.0%}", f"{r.vocab_used:.1%}", top,
+    ]
+
+
+def corpus_view(stats: CorpusStats) -> Group:
+    """The statistics as a table, then what reading skipped."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(header_style="bold", title=f"corpus statistics ({stats.engine} engine, {stats.seconds:.1f} s)")
+    for col in _COLUMNS:
+        table.add_column(col, justify="right" if col not in ("tokenizer", "group", "top tokens") else "left", overflow="fold")
+    for r in stats.rows:
+        table.add_row(*_cells(r), style="bold" if r.group == "(all)" else None)
+    parts: list = [table]
+    read = stats.report
+    for item in read.get("skipped", [])[:20]:
+        parts.append(Text(f"skipped {item['path']}: {item['reason']}", style="yellow"))
+    if len(read.get("skipped", [])) > 20:
+        parts.append(Text(f"… and {len(read['skipped']) - 20} more skipped", style="yellow"))
+    for path, n in read.get("invalid_utf8", {}).items():
+        parts.append(Text(f"{path}: {n} invalid UTF-8 sequence(s) replaced with U+FFFD", style="yellow"))
+    for path, n in read.get("bad_records", {}).items():
+        parts.append(Text(f"{path}: {n} line(s) without a text field skipped", style="yellow"))
+    return Group(*parts)
+
+
+def corpus_html(stats: CorpusStats) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in _COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in _cells(r)) + "</tr>" for r in stats.rows)
+    return f'{STYLE}<table class="tp"><tr>{head}</tr>{body}</table>'
+
+
+def write_plot(stats: CorpusStats, path: str | Path) -> Path:
+    """A grouped bar chart of bytes/token: one group of bars per corpus group, one bar per tokenizer."""
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(f"--plot takes a .png, .svg or .html file, not {path.name!r}")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingDependency("matplotlib", "data") from None
+    fig = _figure(plt, stats)
+    try:
+        if path.suffix.lower() == ".html":
+            import io
+
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg", bbox_inches="tight")
+            svg = buf.getvalue()
+            svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
+            path.write_text(
+                f"<!doctype html><meta charset='utf-8'><title>bytes per token</title><body>{svg}</body>", encoding="utf-8"
+            )
+        else:
+            fig.savefig(path, bbox_inches="tight", dpi=120)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _figure(plt, stats: CorpusStats):
+    groups = stats.groups + ["(all)"]
+    names = stats.tokenizers
+    width = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(groups) * max(1, len(names)) ** 0.5), 4))
+    for k, name in enumerate(names):
+        values = [next((r.bytes_per_token for r in stats.rows if r.tokenizer == name and r.group == g), 0.0) for g in groups]
+        ax.bar([i + k * width for i in range(len(groups))], values, width, label=name)
+    ax.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(groups))], groups)
+    ax.set_ylabel("bytes per token (higher = fewer tokens)")
+    ax.set_title("bytes per token, by tokenizer and group")
+    ax.legend(fontsize="small")
+    return fig
