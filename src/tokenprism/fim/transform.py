@@ -38,6 +38,9 @@ __all__ = [
     "transform_fragment",
     "fragment_rng",
     "pack_fragments",
+    "fim_units",
+    "transform_unit",
+    "check_rates",
     "unpermute",
     "shares",
 ]
@@ -248,6 +251,51 @@ def pack_fragments(
         yield context
 
 
+Unit = list[tuple[int, Fragment]]  # numbered fragments that make one output string
+
+
+def fim_units(
+    documents: Iterable[str],
+    *,
+    sentinels: Sentinels,
+    level: Level = "document",
+    context_length: int = 2048,
+    tokenizer: _OffsetTokenizer | None = None,
+) -> Iterator[Unit]:
+    """What one output string is made of: one whole document (`level="document"`) or the document
+    fragments of one packed context (`level="context"`), each numbered for its random stream.
+
+    >>> s = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
+    >>> list(fim_units(["ab"], sentinels=s))
+    [[(0, Fragment(text='ab', ends_document=True))]]
+    """
+    checked = (_checked(doc, sentinels, i) for i, doc in enumerate(documents))
+    if level == "document":
+        yield from ([(i, Fragment(doc))] for i, doc in enumerate(checked))
+    elif level == "context":
+        if tokenizer is None:
+            raise UsageError("level='context' packs by tokens: pass a tokenizer (-t SPEC)")
+        index = 0
+        for context in pack_fragments(checked, tokenizer=tokenizer, context_length=context_length):
+            yield list(enumerate(context, start=index))
+            index += len(context)
+    else:
+        raise UsageError(f"--level must be 'document' or 'context'; got {level!r}")
+
+
+def transform_unit(unit: Unit, *, sentinels: Sentinels, seed: int = 0, fim_rate: float = 0.5, spm_rate: float = 0.5) -> str:
+    """The output string of one unit: each fragment transformed with its own stream, joined.
+
+    >>> s = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
+    >>> transform_unit([(0, Fragment("ab", False)), (1, Fragment("c"))], sentinels=s, fim_rate=0.0)
+    'abc<EOT>'
+    """
+    return "".join(
+        transform_fragment(f, sentinels=sentinels, rng=fragment_rng(seed, i), fim_rate=fim_rate, spm_rate=spm_rate).text
+        for i, f in unit
+    )
+
+
 def transform(
     documents: Iterable[str],
     *,
@@ -266,26 +314,10 @@ def transform(
     >>> list(transform(["ab", "c"], sentinels=s, fim_rate=0.0))
     ['ab<EOT>', 'c<EOT>']
     """
-    _check_rates(fim_rate, spm_rate)
-    if level == "document":
-        for index, doc in enumerate(documents):
-            yield transform_document(
-                doc, sentinels=sentinels, seed=seed, index=index, fim_rate=fim_rate, spm_rate=spm_rate
-            ).text
-    elif level == "context":
-        if tokenizer is None:
-            raise UsageError("level='context' packs by tokens: pass a tokenizer (-t SPEC)")
-        checked = (_checked(doc, sentinels, i) for i, doc in enumerate(documents))
-        index = 0
-        for context in pack_fragments(checked, tokenizer=tokenizer, context_length=context_length):
-            parts = []
-            for fragment in context:
-                rng = fragment_rng(seed, index)
-                parts.append(transform_fragment(fragment, sentinels=sentinels, rng=rng, fim_rate=fim_rate, spm_rate=spm_rate).text)
-                index += 1
-            yield "".join(parts)
-    else:
-        raise UsageError(f"--level must be 'document' or 'context'; got {level!r}")
+    check_rates(fim_rate, spm_rate)
+    units = fim_units(documents, sentinels=sentinels, level=level, context_length=context_length, tokenizer=tokenizer)
+    for unit in units:
+        yield transform_unit(unit, sentinels=sentinels, seed=seed, fim_rate=fim_rate, spm_rate=spm_rate)
 
 
 def _checked(doc: str, sentinels: Sentinels, index: int) -> str:
@@ -293,7 +325,7 @@ def _checked(doc: str, sentinels: Sentinels, index: int) -> str:
     return doc
 
 
-def _check_rates(fim_rate: float, spm_rate: float) -> None:
+def check_rates(fim_rate: float, spm_rate: float) -> None:
     for name, rate in (("--fim-rate", fim_rate), ("--spm-rate", spm_rate)):
         if not 0.0 <= rate <= 1.0:
             raise UsageError(f"{name} is a probability from 0 to 1; got {rate}")
