@@ -64,6 +64,7 @@ class Settings:
     weight_decay: float = 0.1
     fim_rate: float = 0.5
     spm_rate: float = 0.5
+    block_chars: int = 600
     eval_contexts: int = 96  # for the checkpoints along the way; the last one uses all
 
 
@@ -102,9 +103,29 @@ def train_tokenizer(texts: list[str], vocab_size: int):
     return tok
 
 
+def code_blocks(text: str, max_chars: int) -> list[str]:
+    """Cut a file at blank lines into blocks of up to `max_chars` (a longer paragraph stays whole);
+    the blocks join back to the file exactly.
+
+    Blocks rather than whole files are the FIM documents: most then fit in one context, so the model
+    often sees <|endoftext|> right after a middle and learns to stop an infill there.
+    """
+    blocks: list[str] = []
+    for para in text.split("\n\n"):
+        para = para + "\n\n"
+        if blocks and len(blocks[-1]) + len(para) <= max_chars:
+            blocks[-1] += para
+        else:
+            blocks.append(para)
+    if blocks:
+        blocks[-1] = blocks[-1][:-2]
+    return [b for b in blocks if b]
+
+
 def fim_contexts(texts: list[str], tok, s: Settings, epoch: int) -> list[list[int]]:
     """Token ids of the FIM-transformed contexts of one epoch (each cropped to context_length)."""
     sentinels = Sentinels.starcoder()
+    texts = [b for t in texts for b in code_blocks(t, s.block_chars)]
     # Leave room for the three sentinels a FIM fragment adds, so few contexts need cropping.
     outs = list(transform(
         texts, sentinels=sentinels, fim_rate=s.fim_rate, spm_rate=s.spm_rate, level="context",
@@ -247,7 +268,7 @@ and fills small gaps, nothing more.
 | tokenizer | byte-level BPE, {c['vocab_size']} ids; special: {', '.join(f'`{t}`' for t in SPECIAL)} |
 | architecture | LlamaForCausalLM, hidden {s.hidden_size}, {s.layers} layers, {s.heads} heads ({s.kv_heads} KV), MLP {s.intermediate_size}, context {s.context_length}, tied embeddings |
 | parameters | {c['params']:,} (stored as {c.get('dtype', 'float32')}) |
-| FIM | `tokenprism.fim.transform`, level=context, fim_rate={s.fim_rate}, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch |
+| FIM | files cut at blank lines into blocks of ≤ {s.block_chars} characters (the documents), then `tokenprism.fim.transform`, level=context, fim_rate={s.fim_rate}, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch |
 | training | {c['step']} / {s.steps} steps of {s.batch_size}×{s.context_length} tokens = {c['tokens']:,} tokens ({c['epochs']:.2f} epochs), AdamW lr {s.lr} (warmup {s.warmup_steps}, cosine to {s.min_lr_ratio}×), weight decay {s.weight_decay}, seed {s.seed} |
 | wall time | {c['wall_minutes']:.1f} min on {c['machine']} (tokenizer {c['tokenizer_seconds']:.0f} s) |
 | held-out loss | {c['held_loss']:.3f} nats/token, perplexity **{math.exp(c['held_loss']):.2f}** ({c['held_tokens']:,} tokens, left to right) |

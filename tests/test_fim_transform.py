@@ -21,6 +21,7 @@ documents = st.lists(st.text(max_size=80).filter(lambda t: not any(s in t for s 
 
 @pytest.fixture(scope="module")
 def starcoder2():
+    """The reference library's own tokenizer object: the transform needs only `.encode(...).offsets`."""
     from tokenizers import Tokenizer
 
     return Tokenizer.from_file(str(fixture("tokenizers/starcoder2/tokenizer.json")))
@@ -125,33 +126,38 @@ def test_bad_input_is_a_clear_error() -> None:
         Sentinels.parse("<A>,<B>")
 
 
-def test_sentinels_from_real_tokenizers(starcoder2) -> None:
+def test_sentinels_from_real_tokenizers(tmp_path) -> None:
+    starcoder2 = tokenprism.load_tokenizer(str(fixture("tokenizers/starcoder2")))
     assert Sentinels.from_tokenizer(starcoder2) == Sentinels.starcoder()
-    qwen = _tokenizer_with(["<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"])
+    qwen = _tokenizer_with(tmp_path / "qwen.json", ["<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"])
     assert Sentinels.from_tokenizer(qwen).as_tuple() == ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|endoftext|>")
-    codellama = _tokenizer_with(["</s>", "▁<PRE>", "▁<MID>", "▁<SUF>", "▁<EOT>"])
+    codellama = _tokenizer_with(tmp_path / "cl.json", ["</s>", "▁<PRE>", "▁<MID>", "▁<SUF>", "▁<EOT>"])
     assert Sentinels.from_tokenizer(codellama).as_tuple() == ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
     bert = tokenprism.load_tokenizer(str(fixture("tokenizers/bert-base-uncased")))
     with pytest.raises(InputError, match="no FIM sentinels"):
         Sentinels.from_tokenizer(bert)
 
 
-def _tokenizer_with(special: list[str]):
-    """A small real `tokenizers.Tokenizer` reserving the given special tokens."""
+def _tokenizer_with(path, special: list[str]):
+    """A small real tokenizer file reserving the given special tokens, loaded by tokenprism."""
     from tokenizers import Tokenizer, models, pre_tokenizers
 
     tok = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.add_special_tokens(special)
-    return tok
+    tok.save(str(path))
+    return tokenprism.load_tokenizer(str(path))
 
 
-def test_sentinels_must_be_single_tokens(starcoder2) -> None:
+def test_sentinels_must_be_single_special_tokens(starcoder2) -> None:
     assert Sentinels.starcoder().check_single_tokens(starcoder2) == [
         starcoder2.token_to_id(t) for t in Sentinels.starcoder().as_tuple()
     ]
     with pytest.raises(InputError, match="single special token"):
         S.check_single_tokens(starcoder2)
+    wrapped = tokenprism.load_tokenizer(str(fixture("tokenizers/starcoder2")))
+    with pytest.raises(InputError, match="ordinary token"):
+        Sentinels("<fim_prefix>", "<fim_suffix>", "def", "<|endoftext|>").check_single_tokens(wrapped)
 
 
 def test_library_entry_points() -> None:

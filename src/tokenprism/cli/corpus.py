@@ -57,7 +57,10 @@ def corpus_cmd(paths, specs, field, group_by, engine, ray_address, top, as_json,
 
         from ..render.corpus import corpus_view
 
-        Console(soft_wrap=False, highlight=False).print(corpus_view(stats))
+        console = Console(highlight=False)
+        if not console.is_terminal:  # piped: a wide table rather than one folded to 80 columns
+            console.width = 200
+        console.print(corpus_view(stats))
 
 
 def _with_progress(reader, run, *, quiet: bool):

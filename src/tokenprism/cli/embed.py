@@ -51,14 +51,11 @@ def embed_command(texts, model, layer, sentence, max_length, batch_size, as_json
       tokenprism embed "Hello world" --layer 0 --npy hello.npy
       tokenprism embed "The river bank" "The bank loan" --plot tokens.html
     """
-    if not texts:
-        raise UsageError('no text given: pass one or more texts, e.g. tokenprism embed "Hello world"')
-    if as_json and npy:
-        raise UsageError("choose --json or --npy, not both")
+    picked = _check_embed_options(texts, layer, as_json=as_json, npy=npy, plot=plot)
     from ..embeddings import embed
     from ..render.embeddings import embeddings_text, plot_points, save_plot
 
-    result = embed(list(texts), model=model, layer=_layer(layer), sentence=sentence, max_length=max_length, batch_size=batch_size)
+    result = embed(list(texts), model=model, layer=picked, sentence=sentence, max_length=max_length, batch_size=batch_size)
     if plot:
         points, labels = plot_points(result)
         save_plot(plot, kind="scatter", values=points, labels=labels, title=f"{result.model} · layer {result.layer} · PCA")
@@ -71,6 +68,22 @@ def embed_command(texts, model, layer, sentence, max_length, batch_size, as_json
         click.echo(f"wrote {npy} ({result.to_numpy().dtype}, shape {list(result.shape)})")
     if plot:
         click.echo(f"wrote {plot}")
+
+
+def _check_embed_options(texts: tuple[str, ...], layer: str, *, as_json: bool, npy: str | None, plot: str | None) -> int | str:
+    """Refuse options that cannot work before any model loads; the parsed layer."""
+    if not texts:
+        raise UsageError('no text given: pass one or more texts, e.g. tokenprism embed "Hello world"')
+    if as_json and npy:
+        raise UsageError("choose --json or --npy, not both")
+    picked = _layer(layer)
+    if plot:
+        from ..render.embeddings import check_plot_path
+
+        check_plot_path(plot)
+        if picked == "all":
+            raise UsageError("a plot shows one layer: pass --layer N (or leave the default, the last layer)")
+    return picked
 
 
 def _save_npy(path: str, array) -> None:
@@ -102,8 +115,10 @@ def similar_command(word, contexts, model, layer, as_json, plot):
     if not contexts:
         raise UsageError('no contexts given: pass --context "a sentence with the word" (repeat it)')
     from ..embeddings import similar
-    from ..render.embeddings import save_plot, similarity_text
+    from ..render.embeddings import check_plot_path, save_plot, similarity_text
 
+    if plot:
+        check_plot_path(plot)
     result = similar(word, list(contexts), model=model, layer=_layer(layer))
     if plot:
         labels = [f"{i + 1}: {c}" for i, c in enumerate(result.contexts)]

@@ -46,10 +46,10 @@ def _merge(into: Tallies, other: Tallies) -> Tallies:
 
 
 def fold_batch(docs: Sequence[Document], jobs: Sequence[TokenizerJob]) -> Tallies:
-    facts = doc_facts(docs)
+    facts, data = doc_facts(docs)
     out: Tallies = {}
     for job in jobs:
-        tally_batch(docs, job, out.setdefault(job.name, {}), facts)
+        tally_batch(docs, job, out.setdefault(job.name, {}), facts, data)
     return out
 
 

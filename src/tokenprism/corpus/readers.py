@@ -175,7 +175,6 @@ class CorpusReader:
         except OSError as exc:
             self.report.skipped.append((str(path), f"unreadable: {exc.strerror}"))
             return None
-        self.report.files += 1
         return fh
 
     def _text_file(self, path: Path, group: str) -> Iterator[Document]:
@@ -191,6 +190,7 @@ class CorpusReader:
             if b"\x00" in head:
                 self.report.skipped.append((str(path), "binary (NUL bytes)"))
                 return
+            self.report.files += 1
             doc_id, part = self._new_id(), 0
             pending: Document | None = None
             for text in self._decoded_parts(fh, head, path):
@@ -230,6 +230,7 @@ class CorpusReader:
         if fh is None:
             return
         bad = 0
+        self.report.files += 1
         with fh:
             for line in fh:
                 self.report.bytes_read += len(line)

@@ -68,20 +68,31 @@ class Tally:
         return self
 
 
-@dataclass(frozen=True)
 class TokenizerJob:
-    """What the fold needs of a tokenizer: how to encode and decode many texts at once, and its unk id."""
+    """What the fold needs of a tokenizer: how to encode many texts at once, how to tell whether
+    each round-trips, and its unk id."""
 
-    name: str
-    vocab_size: int
-    unk: int | None
-    tokenizer: Tokenizer
+    def __init__(self, name: str, vocab_size: int, unk: int | None, tokenizer: Tokenizer) -> None:
+        self.name = name
+        self.vocab_size = vocab_size
+        self.unk = unk
+        self.tokenizer = tokenizer
+        self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def of(cls, tok: Tokenizer, *, name: str | None = None) -> TokenizerJob:
         from ..compare import unknown_id
 
         return cls(name or tok.name, tok.vocab_size, unknown_id(tok), tok)
+
+    def __getstate__(self) -> dict[str, Any]:  # Ray pickles jobs: the byte table is rebuilt there
+        return {**self.__dict__, "_table": None}
+
+    @property
+    def decodes_to_bytes(self) -> bool:
+        """Byte-level tokenizers decode to exactly the concatenated bytes of their tokens."""
+        tok = self.tokenizer
+        return tok.backend == "tiktoken" or bool(getattr(tok, "byte_level", False))
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Ids through the backend's own parallel batch encoder (no offsets, no added tokens)."""
@@ -90,28 +101,75 @@ class TokenizerJob:
             return fast(texts)
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
+    def round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray,
+                    lengths: list[int]) -> list[bool]:
+        """Whether decoding each document's ids gives its text back exactly."""
+        encoding = getattr(self.tokenizer, "encoding", None)
+        if encoding is not None:  # tiktoken: its own threaded byte decoder
+            return [a == b for a, b in zip(encoding.decode_bytes_batch(ids), data)]
+        if self.decodes_to_bytes:
+            return self._bytes_equal(data, flat, lengths)
+        processor = getattr(self.tokenizer, "processor", None)
+        if processor is not None and not np.isin(flat, self._control_ids()).any():
+            # sentencepiece's batch decoder drops control symbols; without any it decodes as we do
+            return [a == b for a, b in zip(processor.decode(ids, num_threads=-1), texts)]
+        return [a == b for a, b in zip(self.decode(ids), texts)]
+
+    def _control_ids(self) -> np.ndarray:
+        return np.fromiter((i for i in self.tokenizer._special_ids if i != self.unk), dtype=np.int64)
+
     def decode(self, ids: list[list[int]]) -> list[str]:
+        """Each document's ids back to text, through the backend's batch decoder where it has one."""
         tok = self.tokenizer
         raw = getattr(tok, "backend_tokenizer", None)
         if raw is not None:
             return raw.decode_batch(ids, skip_special_tokens=False)
-        encoding = getattr(tok, "encoding", None)
-        if encoding is not None:
-            return encoding.decode_batch(ids)
         return [tok.decode(x) for x in ids]
+
+    def _bytes_equal(self, data: list[bytes], flat: np.ndarray, lengths: list[int]) -> list[bool]:
+        """Join every token's bytes with one vectorised gather (far cheaper than decoding to str)."""
+        buf, start, size = self._byte_table()
+        sizes = size[flat]
+        bounds = np.concatenate(([0], np.cumsum(lengths)))
+        byte_bounds = np.concatenate(([0], np.cumsum(sizes)))
+        out = []
+        total = int(byte_bounds[-1])
+        steps = np.repeat(start[flat] - byte_bounds[:-1], sizes) + np.arange(total, dtype=np.int64)
+        joined = buf[steps].tobytes()
+        for k, d in enumerate(data):
+            lo, hi = int(byte_bounds[bounds[k]]), int(byte_bounds[bounds[k + 1]])
+            out.append(hi - lo == len(d) and joined[lo:hi] == d)
+        return out
+
+    def _byte_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._table is None:
+            # kept on the tokenizer: built once per loaded tokenizer, not once per run
+            self._table = self.tokenizer.__dict__.get("_tp_byte_table")
+        if self._table is None:
+            pieces = []
+            for i in range(self.vocab_size):
+                try:
+                    pieces.append(self.tokenizer.token_bytes(i))
+                except (KeyError, ValueError):  # a gap in the id range names no token
+                    pieces.append(b"")
+            size = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+            start = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
+            self._table = (np.frombuffer(b"".join(pieces), dtype=np.uint8), start, size)
+            self.tokenizer.__dict__["_tp_byte_table"] = self._table
+        return self._table
 
 
 def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, Tally],
-                doc_facts: list[tuple[int, int, int]]) -> None:
+                facts: list[tuple[int, int, int]], data: list[bytes]) -> None:
     """Encode one batch with one tokenizer and add it to the per-group tallies.
 
-    `doc_facts` holds (chars, bytes, words) per document, computed once for all tokenizers.
+    `facts` holds (chars, bytes, words) per document and `data` its UTF-8, computed once for all tokenizers.
     """
     texts = [d.text for d in docs]
     ids = job.encode(texts)
-    decoded = job.decode(ids)
     lengths = [len(x) for x in ids]
-    flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=sum(lengths))
+    flat = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids]) if ids else np.zeros(0, np.int64)
+    same = job.round_trips(texts, data, ids, flat, lengths)
     groups: dict[str, list[int]] = {}
     for k, d in enumerate(docs):
         groups.setdefault(d.group, []).append(k)
@@ -121,32 +179,27 @@ def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, 
         if t is None:
             t = tallies[group] = Tally(job.vocab_size)
         for k in members:
-            d, (chars, nbytes, words) = docs[k], doc_facts[k]
+            d, (chars, nbytes, words) = docs[k], facts[k]
             t.documents += d.part == 0
             t.chars += chars
             t.bytes += nbytes
             t.words += words
             t.tokens += lengths[k]
-            if decoded[k] != d.text:
+            if not same[k]:
                 if d.part == 0 and d.last:
                     t.failed_single += 1
                 else:
                     t.failed_multi.add(d.doc_id)
-        if len(members) == len(docs):
-            part = flat
-        else:
-            part = np.concatenate([flat[bounds[k] : bounds[k + 1]] for k in members])
+        part = flat if len(members) == len(docs) else np.concatenate([flat[bounds[k] : bounds[k + 1]] for k in members])
         t.counts += np.bincount(part, minlength=job.vocab_size)[: job.vocab_size]
         if job.unk is not None:
             t.unknown += int(np.count_nonzero(part == job.unk))
 
 
-def doc_facts(docs: Sequence[Document]) -> list[tuple[int, int, int]]:
-    facts = []
-    for d in docs:
-        data = d.text.encode("utf-8", "replace")
-        facts.append((len(d.text), len(data), count_words(d.text, data)))
-    return facts
+def doc_facts(docs: Sequence[Document]) -> tuple[list[tuple[int, int, int]], list[bytes]]:
+    """(chars, bytes, words) of each document, and its UTF-8."""
+    data = [d.text.encode("utf-8", "replace") for d in docs]
+    return [(len(d.text), len(b), count_words(d.text, b)) for d, b in zip(docs, data)], data
 
 
 @dataclass(frozen=True)

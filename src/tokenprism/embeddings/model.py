@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MissingDependency, ModelError, TokenizerNotFound, TokenprismError
-from ..tokenizers.registry import BUNDLED
 from ..tokenizers.base import Tokenizer
-from .pooling import PoolingSpec, read_pooling
+from ..tokenizers.registry import BUNDLED, load_local, resolve_hub_files
+from ..models.loading import check_weights, pick_device, quiet_loading, read_config, resolve_model_path
+from .pooling import PoolingSpec, read_json, read_pooling
 
 __all__ = ["EmbeddingModel", "load_embedding_model", "resolve_model_folder", "DEFAULT_MODEL"]
 
@@ -80,8 +81,6 @@ def load_embedding_model(spec: str | os.PathLike[str] = DEFAULT_MODEL, *, device
     >>> m.dim, m.layers, m.max_length                      # doctest: +SKIP
     (384, 6, 256)
     """
-    from ..models.loading import pick_device
-
     name = os.fspath(spec).strip()
     key = (name, pick_device(device))
     with _lock:
@@ -98,8 +97,6 @@ def resolve_model_folder(spec: str) -> Path:
     `tokenprism.models.resolve_model_path` finds (prism-tiny, a folder, a Hub id via the HF cache)."""
     if spec in _MINILM_NAMES:
         return _minilm_folder()
-    from ..models.loading import read_config, resolve_model_path
-
     folder = resolve_model_path(spec)
     read_config(folder)  # a clear error for a folder that is not a model
     if not Path(spec).expanduser().exists() and spec not in BUNDLED:
@@ -110,8 +107,6 @@ def resolve_model_folder(spec: str) -> Path:
 def _fetch_sentence_config(repo_id: str) -> None:
     """A Hub sentence-transformers model keeps its pooling recipe beside the weights: fetch it into
     the same snapshot (absent files are fine: then the model declares no pooling)."""
-    from ..tokenizers.registry import resolve_hub_files
-
     try:
         resolve_hub_files(repo_id, patterns=_SENTENCE_FILES)
     except TokenizerNotFound:
@@ -162,8 +157,6 @@ def _load(spec: str, device: str) -> EmbeddingModel:
 def _private_tokenizer(folder: Path, spec: str) -> Tokenizer:
     """A tokenizer of our own (not the shared cached one), with the padding and truncation that
     some tokenizer.json files carry switched off: we pad and truncate ourselves, and say so."""
-    from ..tokenizers.registry import load_local
-
     try:
         tokenizer = load_local(folder, name=spec)
     except TokenprismError as exc:
@@ -181,8 +174,6 @@ def _load_network(folder: Path, spec: str) -> Any:
         import transformers
     except ImportError as exc:
         raise MissingDependency(exc.name or "torch", "lm") from None
-    from ..models.loading import check_weights, quiet_loading
-
     check_weights(folder, allow_pickle=False)
     try:
         with quiet_loading(progress=False):
@@ -195,9 +186,7 @@ def _load_network(folder: Path, spec: str) -> Any:
 
 def _max_length(folder: Path, tokenizer: Tokenizer, config: Any) -> int:
     """sentence-transformers' max_seq_length where declared, else the tokenizer's and the position table's."""
-    from .pooling import _read_json
-
-    st = _read_json(folder / "sentence_bert_config.json")
+    st = read_json(folder / "sentence_bert_config.json")
     if isinstance(st, dict) and isinstance(st.get("max_seq_length"), int) and st["max_seq_length"] > 0:
         return int(st["max_seq_length"])
     limits = [tokenizer.model_max_length]

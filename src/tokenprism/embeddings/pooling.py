@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ModelError
 
-__all__ = ["PoolingSpec", "read_pooling", "pool"]
+__all__ = ["PoolingSpec", "read_pooling", "pool", "read_json"]
 
 #: sentence-transformers' legacy boolean keys, in the order it concatenates the modes.
 _LEGACY_KEYS = {
@@ -50,14 +50,14 @@ def read_pooling(folder: Path) -> PoolingSpec:
     >>> read_pooling(Path("all-MiniLM-L6-v2")).modes      # doctest: +SKIP
     ('mean',)
     """
-    modules = _read_json(folder / "modules.json")
+    modules = read_json(folder / "modules.json")
     if not isinstance(modules, list):
         return PoolingSpec()
     kinds = [(str(m.get("type", "")), str(m.get("path", ""))) for m in modules if isinstance(m, dict)]
     index = next((i for i, (kind, _) in enumerate(kinds) if kind.endswith(".Pooling")), None)
     if index is None:
         return PoolingSpec()
-    config = _read_json(folder / kinds[index][1] / "config.json")
+    config = read_json(folder / kinds[index][1] / "config.json")
     modes = _modes(config if isinstance(config, dict) else {})
     bad = [m for m in modes if m not in _SUPPORTED]
     if bad:
@@ -85,7 +85,7 @@ def _modes(config: dict[str, Any]) -> tuple[str, ...]:
     return legacy or ("mean",)
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     if not path.is_file():
         return None
     try:

@@ -11,7 +11,6 @@ True
 from __future__ import annotations
 
 from .transform import (
-    FIM_FAMILIES,
     Fragment,
     Sentinels,
     Transformed,
@@ -31,7 +30,6 @@ from .transform import (
 fim_transform = transform
 
 __all__ = [
-    "FIM_FAMILIES",
     "Fragment",
     "Sentinels",
     "Transformed",

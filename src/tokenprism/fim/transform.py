@@ -32,7 +32,6 @@ __all__ = [
     "Sentinels",
     "Fragment",
     "Transformed",
-    "FIM_FAMILIES",
     "transform",
     "transform_document",
     "transform_fragment",
@@ -92,20 +91,16 @@ class Sentinels:
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any) -> Sentinels:
-        """The FIM sentinels a tokenizer reserves (StarCoder, Qwen/CodeGemma, CodeLlama, DeepSeek,
-        Codestral families); its end-of-text/eos token is the EOT.
+        """The FIM sentinels a tokenizer reserves (the family `tokenprism.fim.formats` detects);
+        the family's end token is the EOT.
 
         >>> from tokenprism import load_tokenizer                       # doctest: +SKIP
         >>> Sentinels.from_tokenizer(load_tokenizer("prism-tiny")).suffix  # doctest: +SKIP
         '<fim_suffix>'
         """
-        for family, (pre, suf, mid, eots) in FIM_FAMILIES.items():
-            if all(_token_id(tokenizer, t) is not None for t in (pre, suf, mid)):
-                eot = next((e for e in (*eots, _eos(tokenizer)) if e and _token_id(tokenizer, e) is not None), None)
-                if eot is None:
-                    raise InputError(f"tokenizer has {family} FIM sentinels but no end-of-text token; pass --sentinels")
-                return cls(pre, suf, mid, eot)
-        raise InputError("this tokenizer has no FIM sentinels; pass them with --sentinels PRE,SUF,MID,EOT")
+        from .formats import detect_fim_format
+
+        return detect_fim_format(tokenizer).sentinels(tokenizer)
 
     def check_single_tokens(self, tokenizer: Any) -> list[int]:
         """Ids of the four sentinels; each must be one special token of `tokenizer`."""
@@ -117,29 +112,11 @@ class Sentinels:
                     f"sentinel {s!r} is split into {len(found)} tokens by this tokenizer; "
                     "a sentinel must be a single special token (pick the tokenizer's own with -t)"
                 )
+            is_special = getattr(tokenizer, "is_special", None)
+            if is_special is not None and not is_special(found[0]):
+                raise InputError(f"sentinel {s!r} is an ordinary token of this tokenizer; a sentinel must be a special token")
             ids.append(int(found[0]))
         return ids
-
-
-#: family -> (prefix, suffix, middle, end-of-text candidates before the tokenizer's eos)
-FIM_FAMILIES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "starcoder": ("<fim_prefix>", "<fim_suffix>", "<fim_middle>", ("<|endoftext|>",)),
-    "qwen": ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", ("<|endoftext|>", "<|file_separator|>")),
-    "codellama": ("▁<PRE>", "▁<SUF>", "▁<MID>", ("▁<EOT>",)),
-    "deepseek": ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>", ("<｜end▁of▁sentence｜>",)),
-    "codestral": ("[PREFIX]", "[SUFFIX]", "[MIDDLE]", ("</s>",)),
-}
-
-
-def _token_id(tokenizer: Any, token: str) -> int | None:
-    # tokenprism Tokenizer has piece_to_id; a raw `tokenizers.Tokenizer` has token_to_id.
-    lookup = getattr(tokenizer, "piece_to_id", None) or getattr(tokenizer, "token_to_id")
-    return lookup(token)
-
-
-def _eos(tokenizer: Any) -> str | None:
-    roles = getattr(tokenizer, "roles", None) or {}
-    return roles.get("eos")
 
 
 @dataclass(frozen=True)
@@ -148,6 +125,9 @@ class Fragment:
 
     text: str
     ends_document: bool = True
+
+
+Unit = list[tuple[int, Fragment]]  # numbered fragments that make one output string
 
 
 @dataclass(frozen=True)
@@ -228,9 +208,14 @@ def pack_fragments(
     documents: Iterable[str], *, tokenizer: _OffsetTokenizer, context_length: int
 ) -> Iterator[list[Fragment]]:
     """Pack documents, each followed by one EOT token, into contexts of `context_length` tokens and
-    yield each context as its document fragments (cuts fall on token boundaries).
+    yield each context as its document fragments (cuts fall on token boundaries). A fragment with
+    `ends_document` is followed by the EOT, which takes one token of its context.
 
-    >>> from tokenizers import Tokenizer, models, pre_tokenizers     # doctest: +SKIP
+    >>> from tokenizers import Tokenizer, models, pre_tokenizers
+    >>> tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    >>> tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    >>> [[(f.text, f.ends_document) for f in c] for c in pack_fragments(["a b c", "d"], tokenizer=tok, context_length=3)]
+    [[('a b c', False)], [('', True), ('d', True)]]
     """
     if context_length < 1:
         raise UsageError(f"--context-length must be at least 1; got {context_length}")
@@ -249,9 +234,6 @@ def pack_fragments(
                 context, room = [], context_length
     if context:
         yield context
-
-
-Unit = list[tuple[int, Fragment]]  # numbered fragments that make one output string
 
 
 def fim_units(

@@ -66,7 +66,7 @@ def resolve_model_path(
     >>> resolve_model_path("prism-tiny")                     # doctest: +SKIP
     PosixPath('.../tokenprism/assets/prism-tiny')
     """
-    from ..tokenizers.registry import BUNDLED, bundled_path, resolve_hub_files
+    from ..tokenizers.registry import _HUB_ID, BUNDLED, bundled_path, resolve_hub_files
 
     text = os.fspath(spec).strip()
     if not text:
@@ -81,6 +81,8 @@ def resolve_model_path(
         if not path.is_dir():
             raise ModelError(f"{path} is a file; a model is a folder with config.json and model.safetensors")
         return path
+    if not _HUB_ID.match(text):
+        raise ModelError(f"no model folder {text!r} and it is not a Hub id (owner/name); check the path")
     patterns = MODEL_FILES + (PICKLE_FILES if allow_pickle else ()) + (_REMOTE_CODE_FILES if trust_remote_code else ())
     try:
         return resolve_hub_files(text, revision=revision, patterns=patterns)

@@ -5,13 +5,15 @@ with the rules transformers uses, so the same seed gives the same sample in both
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 
-__all__ = ["Sampling", "Distribution", "pick", "sampling_probs", "new_generator", "random_seed"]
+__all__ = ["Sampling", "Distribution", "pick", "sampling_probs", "one_thread", "new_generator", "random_seed"]
 
 _LN2 = math.log(2.0)
 
@@ -49,8 +51,12 @@ class Distribution:
 
     def entropy_bits(self) -> float:
         """Shannon entropy in bits: 0 when the model is certain, log2(vocab) when it has no idea."""
-        # entr(p) = -p·ln p with entr(0) = 0, so tokens a model masks to -inf add nothing (not NaN).
-        return float(torch.special.entr(self.logprobs.exp()).sum()) / _LN2
+        probs = torch.softmax(self.logits, dim=-1)
+        nats = -float(torch.dot(probs, self.logprobs))  # one fused pass over the vocabulary
+        if math.isnan(nats):
+            # A token masked to -inf gives 0·(−inf); entr(0) is 0, which is what it contributes.
+            nats = float(torch.special.entr(probs).sum())
+        return nats / _LN2
 
     def top(self, k: int) -> list[tuple[int, float]]:
         """The k most likely tokens and their probabilities, most likely first."""
@@ -93,6 +99,25 @@ def _keep_top_p(scores: torch.Tensor, p: float) -> torch.Tensor:
     drop_sorted[-1] = False
     drop = drop_sorted.scatter(0, order, drop_sorted)
     return scores.masked_fill(drop, float("-inf"))
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the per-step maths over the vocabulary on one CPU thread.
+
+    Vectors of 50k-150k floats gain nothing from splitting across threads, and on a busy machine
+    each split waits for a descheduled thread: measured 5 ms instead of 0.05 ms for one `exp` on two
+    shared cores. The model's own matrix products keep every thread (the setting is restored).
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def random_seed() -> int:

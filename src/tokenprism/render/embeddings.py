@@ -23,6 +23,7 @@ __all__ = [
     "scatter_svg",
     "heatmap_svg",
     "save_plot",
+    "check_plot_path",
     "plot_points",
     "embeddings_text",
     "similarity_text",
@@ -140,10 +141,8 @@ def plot_points(emb: Embeddings) -> tuple[np.ndarray, list[str]]:
 def save_plot(path: str | Path, *, kind: str, values: np.ndarray, labels: Sequence[str], title: str) -> Path:
     """Write a scatter (`values` = vectors, projected with PCA) or a heat map (`values` = a square matrix)
     to .png / .svg (matplotlib) or .html (our own inline SVG)."""
-    out = Path(path)
+    out = check_plot_path(path)
     suffix = out.suffix.lower()
-    if suffix not in PLOT_SUFFIXES:
-        raise UsageError(f"--plot {out}: use a file name ending in .png, .svg or .html")
     if kind not in ("scatter", "heatmap"):
         raise UsageError(f"unknown plot kind {kind!r}: scatter or heatmap")
     data = pca_2d(values) if kind == "scatter" else values
@@ -152,6 +151,14 @@ def save_plot(path: str | Path, *, kind: str, values: np.ndarray, labels: Sequen
         _write(out, f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title></head><body>{svg}</body></html>')
     else:
         _matplotlib_plot(out, kind=kind, data=data, labels=labels, title=title)
+    return out
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """The plot file, if its suffix is one we can draw (checked before any model runs)."""
+    out = Path(path)
+    if out.suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(f"--plot {out}: use a file name ending in .png, .svg or .html")
     return out
 
 

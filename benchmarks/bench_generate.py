@@ -1,0 +1,105 @@
+"""Step-by-step generation (every step reports its probability, entropy and top-10 alternatives) vs
+transformers' plain greedy `generate()`, on the same model, prompt and length, in one run.
+
+Bars: ≤ 1.10× time per token; time per token at step 200 within 1.3× of step 20 (the KV cache is
+reused, so a step costs the same as the one before it, not more).
+
+    python benchmarks/bench_generate.py             # prism-tiny if built, else the fake GPT-2 fixture
+    python benchmarks/bench_generate.py --model gpt2 --tokens 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+from _common import FIXTURES, REPO, machine
+
+PROMPT = "import os\n\n\ndef main():\n"
+
+
+def pick_model(spec: str | None) -> str:
+    if spec:
+        return spec
+    if (REPO / "src" / "tokenprism" / "assets" / "prism-tiny" / "model.safetensors").is_file():
+        return "prism-tiny"
+    return str(FIXTURES / "models" / "fake-gpt2-random-tiny")
+
+
+def ours(model, ids: list[int], n: int) -> list[float]:
+    """Wall-clock time at which each step was yielded (seconds from the start)."""
+    from tokenprism.generate import generate_steps
+
+    start = time.perf_counter()
+    stamps = []
+    for _ in generate_steps(model, ids, max_new_tokens=n, stop_ids=(), show_top=10):
+        stamps.append(time.perf_counter() - start)
+    assert len(stamps) == n
+    return stamps
+
+
+def anchor(model, ids: list[int], n: int) -> float:
+    """transformers' greedy generate() for exactly n tokens (no EOS stop, like ours above)."""
+    import torch
+    from transformers import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=n, do_sample=False, eos_token_id=None, pad_token_id=0)
+    start = time.perf_counter()
+    out = model.module.generate(torch.tensor([ids]), generation_config=config)
+    elapsed = time.perf_counter() - start
+    assert out.shape[1] == len(ids) + n
+    return elapsed
+
+
+def per_token_at(stamps: list[float], step: int, window: int = 10) -> float:
+    """Median time of the steps around `step` (1-based), from the gaps between yields."""
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    lo = max(0, step - 1 - window // 2)
+    return statistics.median(gaps[lo : lo + window])
+
+
+def main() -> None:
+    import torch
+
+    from tokenprism import load_model
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=None, help="model spec (default: prism-tiny if built, else fake-gpt2)")
+    parser.add_argument("--tokens", type=int, default=210, help="new tokens per run (≥ 205 to see step 200)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    spec = pick_model(args.model)
+    model = load_model(spec, device="cpu")
+    ids = model.tokenizer.encode(PROMPT).ids
+    n = args.tokens
+    if model.context_length and len(ids) + n > model.context_length:
+        n = model.context_length - len(ids)
+    ours(model, ids, 8), anchor(model, ids, 8)  # warm-up: first calls allocate and compile kernels
+    our_runs, anchor_runs = [], []
+    for _ in range(args.repeat):  # interleaved, so a busy machine slows both alike
+        our_runs.append(ours(model, ids, n))
+        anchor_runs.append(anchor(model, ids, n))
+    ours_total = statistics.median(r[-1] for r in our_runs)
+    anchor_total = statistics.median(anchor_runs)
+    at20 = statistics.median(per_token_at(r, 20) for r in our_runs)
+    at200 = statistics.median(per_token_at(r, min(200, n - 5)) for r in our_runs)
+
+    print(f"# step-by-step generation vs transformers generate()  ({machine()}, torch threads {torch.get_num_threads()})")
+    print(f"model: {spec} ({model.num_parameters:,} parameters, {model.device}/{model.dtype}); prompt {len(ids)} tokens; "
+          f"{n} new tokens; median of {args.repeat} interleaved runs")
+    print(f"{'':34}{'total':>10}{'per token':>12}")
+    print(f"{'ours (top-10, entropy per step)':34}{ours_total * 1000:9.1f}ms{ours_total / n * 1000:10.2f}ms")
+    print(f"{'transformers generate() greedy':34}{anchor_total * 1000:9.1f}ms{anchor_total / n * 1000:10.2f}ms")
+    ratio = ours_total / anchor_total
+    print(f"ratio ours/generate(): {ratio:.3f}x   (bar ≤ 1.10x: {'PASS' if ratio <= 1.10 else 'FAIL'})")
+    growth = at200 / at20
+    print(f"per token at step 20: {at20 * 1000:.2f}ms, at step {min(200, n - 5)}: {at200 * 1000:.2f}ms, "
+          f"ratio {growth:.3f}x   (bar ≤ 1.3x: {'PASS' if growth <= 1.3 else 'FAIL'})")
+    print(f"cores: {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""`tokenprism serve`: the local web page and JSON API (FastAPI and uvicorn are imported when it runs)."""
+
+from __future__ import annotations
+
+import click
+
+from . import app
+from ..errors import MissingDependency, UsageError
+
+__all__ = ["serve", "offline_defaults"]
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def offline_defaults() -> list[str]:
+    """Tokenizers to offer when none are named: prism-tiny, then those of the book preset whose
+    files are already on this machine (Hugging Face cache, tiktoken files) — nothing is downloaded.
+
+    >>> offline_defaults()[0]
+    'prism-tiny'
+    """
+    from ..compare import PRESETS
+
+    return ["prism-tiny"] + [spec for spec in PRESETS["book"] if _available_offline(spec)]
+
+
+def _available_offline(spec: str) -> bool:
+    from ..tokenizers.tik import encoding_for_alias
+
+    if encoding_for_alias(spec) is not None:
+        return _tiktoken_cached(spec)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - a core dependency
+        return False
+    names = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model")
+    return any(isinstance(try_to_load_from_cache(spec, name), str) for name in names)
+
+
+def _tiktoken_cached(spec: str) -> bool:
+    """The encoding's ranks file is here: in $TOKENPRISM_TIKTOKEN_DIR or in tiktoken's download cache
+    (tiktoken names cached files by the SHA-1 of their URL)."""
+    import hashlib
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ..tokenizers.tik import encoding_for_alias
+
+    name = encoding_for_alias(spec) or spec
+    local = os.environ.get("TOKENPRISM_TIKTOKEN_DIR")
+    if local and (Path(local) / f"{name}.tiktoken").is_file():
+        return True
+    url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+    cache = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    return (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).is_file()
+
+
+@app.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only unless you say otherwise).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0 = any free port).")
+@click.option("-t", "--tokenizer", "specs", multiple=True,
+              help="A tokenizer the page may use; repeat it. 'book' adds the book preset. Default: prism-tiny and the book's tokenizers found offline.")
+@click.option("-m", "--model", "models", multiple=True, help="A causal LM for Generate/Infill; repeat it. Default: prism-tiny.")
+@click.option("-e", "--embedding-model", "embedding_models", multiple=True, help="A model for Embeddings. Default: all-MiniLM-L6-v2.")
+@click.option("--allow-local-paths", is_flag=True, help="Let a request name a local tokenizer/model path (off: only the ones named here).")
+@click.option("--max-new-tokens-cap", default=256, show_default=True, type=click.IntRange(1), help="Most tokens one generation may ask for.")
+@click.option("--generation-timeout", "generation_timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds after which a generation is stopped.")
+@click.option("--concurrency-limit", default=64, show_default=True, type=click.IntRange(1), help="Requests at once before answering 429.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, help="Another host name the page may be opened at (besides localhost).")
+def serve(host: str, port: int, specs: tuple[str, ...], models: tuple[str, ...], embedding_models: tuple[str, ...],
+          allow_local_paths: bool, max_new_tokens_cap: int, generation_timeout: float, concurrency_limit: int,
+          allowed_hosts: tuple[str, ...]) -> None:
+    """Serve the page and its JSON API on your machine (default http://127.0.0.1:8000).
+
+    \b
+    Example:
+      tokenprism serve -t gpt2 -t cl100k_base -m prism-tiny
+    """
+    try:
+        import uvicorn
+
+        from ..web import create_app
+    except ImportError as exc:
+        raise MissingDependency(exc.name or "fastapi", "web") from None
+    from ..compare import expand_specs
+
+    tokenizers = [str(s) for s in expand_specs(list(specs))] if specs else offline_defaults()
+    extra_hosts = list(allowed_hosts) + ([host] if host not in LOOPBACK and host not in ("0.0.0.0", "::") else [])
+    application = create_app(
+        tokenizers=list(dict.fromkeys(tokenizers)), models=list(models) or ["prism-tiny"],
+        embedding_models=list(embedding_models) or None, allow_local_paths=allow_local_paths,
+        max_new_tokens_cap=max_new_tokens_cap, generation_timeout_s=generation_timeout,
+        concurrency_limit=concurrency_limit, allowed_hosts=extra_hosts,
+    )
+    if host not in LOOPBACK:
+        click.echo(f"warning: listening on {host}: other machines on the network can reach this page", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"tokenprism: http://{shown}:{port}/  ({len(tokenizers)} tokenizer(s); Ctrl-C stops)", err=True)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None

@@ -1,0 +1,212 @@
+"""Infill: give a model the text before and after a gap, and watch it write the middle.
+
+    prefix, suffix → the family's FIM prompt (sentinels + texts) → ids → [model → next token] × N
+                   → stops at the end-of-middle token → prefix + middle + suffix
+
+The prompt comes from `formats.assemble_fim_prompt`, the steps from `generate.generate_steps` (the
+same loop as `tokenprism generate`), so what is shown is exactly what the model read and chose.
+
+>>> r = infill("prism-tiny", prefix="def add(a, b):\\n    ", suffix="\\n\\nprint(add(1, 2))")  # doctest: +SKIP
+>>> r.middle, r.stop_reason                                                               # doctest: +SKIP
+('return a + b', 'end')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..errors import UsageError
+from .formats import FimFormat, FimPrompt, assemble_fim_prompt, joined_bytes
+
+if TYPE_CHECKING:
+    from ..generate import Step
+    from ..models import Model
+    from ..tokenizers.base import Tokenizer
+
+__all__ = [
+    "Infill",
+    "infill",
+    "infill_prompt",
+    "fim_prompt_for",
+    "middle_text",
+    "split_at_fill",
+    "FILL_MARKER",
+    "DEFAULT_MAX_NEW_TOKENS",
+]
+
+DEFAULT_MAX_NEW_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class Infill:
+    """The result of `infill`: the prompt the model read, every step, the middle and the whole text.
+
+    `stop_reason` is "end" (the model wrote an end-of-middle token), "length" (max_new_tokens reached:
+    the middle may be unfinished) or "interrupted" (Ctrl-C; the steps so far are kept). `text` is
+    always prefix + middle + suffix, with the prefix and suffix as given (even where the prompt had
+    to cut them to fit the context window).
+    """
+
+    model: str
+    format: str
+    mode: str
+    prompt: FimPrompt
+    steps: list[Step]
+    middle: str
+    prefix: str
+    suffix: str
+    stop_reason: str = "length"
+    seed: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.prefix + self.middle + self.suffix
+
+    @property
+    def ids(self) -> list[int]:
+        """The new ids, in order (the end token included, where there is one)."""
+        return [s.id for s in self.steps]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "format": self.format,
+            "mode": self.mode,
+            "prompt": self.prompt.text,
+            "prompt_tokens": self.prompt.tokens_dicts(),
+            "steps": [s.to_dict() for s in self.steps],
+            "middle": self.middle,
+            "text": self.text,
+        }
+
+    def _repr_html_(self) -> str:
+        from ..render.infill import infill_html
+
+        return infill_html(self)
+
+
+def infill(
+    model: Model | str = "prism-tiny",
+    *,
+    prefix: str,
+    suffix: str,
+    mode: str | None = None,
+    fim_format: str | FimFormat | None = None,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    temperature: float | None = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    show_top: int = 5,
+    on_step: Callable[[Step], None] | None = None,
+) -> Infill:
+    """Fill the gap between `prefix` and `suffix` with `model`, one token at a time.
+
+    The format is detected from the model's tokenizer unless `fim_format` names one; `mode` is "psm"
+    or "spm" (None: the format's own). Either text may be empty. Greedy unless `temperature` > 0.
+    Generation stops at the format's end-of-middle token, one of its sentinels, or the model's EOS.
+
+    >>> r = infill("prism-tiny", prefix="for i in ", suffix=":\\n    print(i)")       # doctest: +SKIP
+    >>> r.middle                                                                   # doctest: +SKIP
+    'range(10)'
+    """
+    from ..generate import _as_model
+
+    model = _as_model(model)
+    prompt = fim_prompt_for(model, prefix=prefix, suffix=suffix, mode=mode, fim_format=fim_format,
+                            max_new_tokens=max_new_tokens)
+    return infill_prompt(model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                         top_p=top_p, seed=seed, show_top=show_top, on_step=on_step)
+
+
+def fim_prompt_for(
+    model: Model, *, prefix: str, suffix: str, mode: str | None = None, fim_format: str | FimFormat | None = None,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+) -> FimPrompt:
+    """The FIM prompt `infill` sends: assembled for the model's tokenizer and cut to leave room in
+    its context window for `max_new_tokens` new tokens (the CLI shows it before generating)."""
+    return assemble_fim_prompt(model.tokenizer, prefix=prefix, suffix=suffix, mode=mode, fim_format=fim_format,
+                               max_tokens=prompt_room(model, max_new_tokens))
+
+
+def infill_prompt(
+    model: Model,
+    prompt: FimPrompt,
+    *,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    temperature: float | None = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    show_top: int = 5,
+    on_step: Callable[[Step], None] | None = None,
+) -> Infill:
+    """Generate the middle for an assembled `prompt`, through the one generation loop, until an
+    end-of-middle id (the format's, its sentinels, the model's EOS) or `max_new_tokens`."""
+    from ..generate import check_sampling, generate_steps
+
+    sampling = check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
+    if not sampling.greedy and seed is None:
+        from ..models.sampling import random_seed
+
+        seed = random_seed()
+    stops = prompt.stop_ids | model.eos_ids
+    steps: list[Step] = []
+    interrupted = False
+    try:
+        for step in generate_steps(model, prompt.ids, max_new_tokens=max_new_tokens, temperature=sampling.temperature,
+                                   top_k=top_k, top_p=top_p, seed=seed, stop_ids=stops, show_top=show_top):
+            steps.append(step)
+            if on_step is not None:
+                on_step(step)
+    except KeyboardInterrupt:
+        interrupted = True
+    ended = bool(steps) and steps[-1].id in stops and not interrupted
+    written = [s.id for s in steps[:-1]] if ended else [s.id for s in steps]  # less the end token
+    return Infill(
+        model=model.name, format=prompt.format.name, mode=prompt.mode, prompt=prompt, steps=steps,
+        middle=middle_text(model.tokenizer, written), prefix=prompt.prefix, suffix=prompt.suffix,
+        stop_reason="interrupted" if interrupted else "end" if ended else "length",
+        seed=None if sampling.greedy else seed, notes=list(prompt.notes),
+    )
+
+
+def prompt_room(model: Model, max_new_tokens: int) -> int | None:
+    """How many prompt tokens fit beside `max_new_tokens` new ones in the context window."""
+    context = model.context_length
+    if context is None:
+        return None
+    if max_new_tokens >= context:
+        raise UsageError(
+            f"--max-new-tokens {max_new_tokens} leaves no room for the prompt in the context window of "
+            f"{context} tokens; ask for fewer new tokens"
+        )
+    return context - max_new_tokens
+
+
+def middle_text(tokenizer: Tokenizer, ids: list[int]) -> str:
+    """The middle as the model wrote it: its tokens' bytes joined. Not `decode`, whose SentencePiece
+    decoders drop a leading space — the middle of " <MID>" often starts with one (Meta's
+    `decode_infilling` keeps it the same way, by decoding "☺" + ids and dropping the "☺")."""
+    return joined_bytes(tokenizer, ids).decode("utf-8", "replace")
+
+
+FILL_MARKER = "<FILL>"
+
+
+def split_at_fill(text: str, *, marker: str = FILL_MARKER, source: str = "the text") -> tuple[str, str]:
+    """A text with one gap marker → (prefix, suffix); none or several markers are refused.
+
+    >>> split_at_fill("def f():\\n    <FILL>\\n")
+    ('def f():\\n    ', '\\n')
+    """
+    count = text.count(marker)
+    if count != 1:
+        from ..errors import InputError
+
+        found = "no" if count == 0 else str(count)
+        raise InputError(f"{source} has {found} {marker} markers; put exactly one {marker} where the middle goes")
+    prefix, suffix = text.split(marker)
+    return prefix, suffix

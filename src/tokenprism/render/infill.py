@@ -1,0 +1,128 @@
+"""Rendering of fill-in-the-middle: the assembled prompt (sentinels marked), the steps, and the
+completed text with the middle highlighted. Terminal views are rich renderables; HTML views are
+self-contained strings built on `render.html` and `render.steps` (same colour per id everywhere).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Group
+from rich.style import Style
+from rich.text import Text
+
+from .html import STYLE, escape, token_span
+from .steps import STEPS_STYLE, _step_row_html, ids_text, steps_table
+from .terminal import terminal_label, token_style
+
+if TYPE_CHECKING:
+    from ..fim.formats import FimPrompt
+    from ..fim.infill import Infill
+
+__all__ = ["fim_prompt_view", "completed_text", "infill_view", "infill_stop_line", "fim_prompt_html", "infill_html"]
+
+#: How the middle stands out in a terminal.
+MIDDLE_STYLE = Style(color="black", bgcolor="rgb(170,230,150)", bold=True)
+
+INFILL_STYLE = """<style>
+.tp-sentinel{outline:2px solid #333;font-weight:700}
+.tp-middle{background:#aae696;font-weight:600;border-radius:2px}
+.tp-ctx{color:#555}
+</style>"""
+
+_REASONS = {
+    "end": "the model closed the middle",
+    "length": "reached --max-new-tokens (the middle may be unfinished)",
+    "interrupted": "interrupted (Ctrl-C); kept what was generated",
+}
+
+
+# --- terminal -------------------------------------------------------------------------------------
+def prompt_header(prompt: FimPrompt) -> str:
+    fmt = prompt.format
+    return f"format {fmt.name} ({fmt.family}) · {prompt.mode} · {len(prompt.ids)} tokens · {prompt.tokenizer.name}"
+
+
+def sentinel_legend(prompt: FimPrompt) -> str:
+    tok = prompt.tokenizer
+    used = dict.fromkeys(i for i, r in zip(prompt.ids, prompt.roles) if r == "sentinel")
+    shown = " · ".join(f"{tok.label(i)} = {i}" for i in used)
+    stops = ", ".join(f"{tok.label(i)} = {i}" for i in sorted(prompt.stop_ids))
+    return f"sentinels: {shown}\nthe middle ends at: {stops}"
+
+
+def fim_prompt_view(prompt: FimPrompt) -> Group:
+    """The prompt as tokens (sentinels bold and underlined), its ids, the legend and any notes."""
+    tokens = Text()
+    for token, role in zip(prompt.encoding.tokens, prompt.roles):
+        label = token.label if token.special or token.fragment else terminal_label(token.label)
+        style = token_style(token.id, special=token.special)
+        if role == "sentinel":
+            style += Style(bold=True, underline=True)
+        tokens.append(label, style=style)
+    parts: list = [
+        Text(prompt_header(prompt), style="bold"),
+        tokens,
+        Text(""),
+        ids_text(prompt.ids, prompt.encoding.special),
+        Text(sentinel_legend(prompt), style="dim"),
+    ]
+    parts += [Text(f"note: {n}", style="yellow") for n in prompt.notes]
+    return Group(*parts)
+
+
+def completed_text(result: Infill) -> Text:
+    """prefix + middle + suffix, the middle highlighted (an empty middle shows as ∅)."""
+    return Text.assemble(
+        (result.prefix, "dim"),
+        (result.middle, MIDDLE_STYLE) if result.middle else ("∅", MIDDLE_STYLE),
+        (result.suffix, "dim"),
+    )
+
+
+def infill_stop_line(result: Infill) -> str:
+    seed = f" · seed {result.seed}" if result.seed is not None else ""
+    reason = _REASONS.get(result.stop_reason, result.stop_reason)
+    return f"{result.model} · {result.format} ({result.mode}) · {len(result.steps)} new tokens · {reason}{seed}"
+
+
+def infill_view(result: Infill, *, show_prompt: bool = True, show_steps: bool = True, show_top: bool = True) -> Group:
+    """The whole infill: prompt, steps (unless a live table showed them), the completed text."""
+    parts: list = [fim_prompt_view(result.prompt), Text("")] if show_prompt else []
+    if show_steps and result.steps:
+        parts += [steps_table(result.steps, show_top=show_top), Text("")]
+    parts += [completed_text(result), Text(""), Text(infill_stop_line(result), style="dim")]
+    return Group(*parts)
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+def _prompt_block(prompt: FimPrompt) -> str:
+    spans = []
+    for token, role in zip(prompt.encoding.tokens, prompt.roles):
+        span = token_span(token)
+        spans.append(span.replace('class="tp-tok', 'class="tp-tok tp-sentinel', 1) if role == "sentinel" else span)
+    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in prompt.notes)
+    legend = escape(sentinel_legend(prompt)).replace("\n", "<br>")
+    return (
+        f'<div class="tp-meta">{escape(prompt_header(prompt))}</div><div>{"".join(spans)}</div>'
+        f'<div class="tp-ids">{" ".join(map(str, prompt.ids))}</div><div class="tp-meta">{legend}</div>{notes}'
+    )
+
+
+def fim_prompt_html(prompt: FimPrompt) -> str:
+    """A FIM prompt as a self-contained HTML block: its tokens (sentinels outlined), ids and legend."""
+    return f'{STYLE}{INFILL_STYLE}<div class="tp">{_prompt_block(prompt)}</div>'
+
+
+def infill_html(result: Infill) -> str:
+    """An infill as a self-contained HTML block: prompt tokens, a row per step, the completed text."""
+    rows = "".join(_step_row_html(s) for s in result.steps)
+    middle = escape(result.middle) if result.middle else "∅"
+    return (
+        f'{STYLE}{STEPS_STYLE}{INFILL_STYLE}<div class="tp">{_prompt_block(result.prompt)}'
+        '<table class="tp-steps"><tr><th>step</th><th>token</th><th>id</th><th>prob</th>'
+        f"<th>entropy (bits)</th><th>top alternatives</th></tr>{rows}</table>"
+        f'<div class="tp-text"><span class="tp-ctx">{escape(result.prefix)}</span>'
+        f'<mark class="tp-middle">{middle}</mark><span class="tp-ctx">{escape(result.suffix)}</span></div>'
+        f'<div class="tp-meta">{escape(infill_stop_line(result))}</div></div>'
+    )

@@ -1,0 +1,307 @@
+"""The JSON API: one short handler per library verb. Handlers declared with plain `def` run in the
+threadpool (tokenizing 1 MB must not stall the event loop); generation runs in its own thread and
+streams server-sent events (see stream.py). Errors are raised as `TokenprismError`s and turned into
+JSON in one place (app.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from .. import __version__
+from ..errors import MissingDependency, TokenprismError, UsageError
+from .config import DEFAULT_EMBEDDING_MODEL, Settings, check_spec, scrub_paths
+from .payload import comparison_payload, encoding_payload, matrix_payload, points_payload
+from .schemas import (
+    CompareRequest, CompareResponse, ConfigResponse, DecodeRequest, DecodeResponse, EmbedRequest, EmbedResponse,
+    ErrorResponse, GenerateRequest, InfillRequest, SimilarRequest, SimilarResponse, TokenizeRequest, TokenizeResponse,
+)
+from .stream import GenerationSlots, StepRun, stream_steps
+
+__all__ = ["router", "ServerState", "Busy", "JSON"]
+
+router = APIRouter(prefix="/api", responses={code: {"model": ErrorResponse} for code in (400, 403, 404, 413, 422, 429, 501)})
+
+
+class Busy(TokenprismError):
+    status_code = 429
+
+
+class JSON(JSONResponse):
+    """JSON that survives lone surrogates in a string (they cannot be UTF-8): escaped instead."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            import json
+
+            return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+@dataclass
+class ServerState:
+    """What the handlers share: the settings and the generation slots."""
+
+    settings: Settings
+    slots: GenerationSlots
+
+    def tokenizer(self, spec: Optional[str]) -> Any:
+        from ..tokenizers.registry import load_tokenizer
+
+        s = self.settings
+        return load_tokenizer(check_spec(spec or s.tokenizers[0], s.tokenizers, kind="tokenizer", allow_local_paths=s.allow_local_paths))
+
+    def model_spec(self, spec: Optional[str]) -> str:
+        s = self.settings
+        if not s.models and not spec:
+            raise UsageError("no model is configured on this server; start it with -m MODEL (e.g. -m prism-tiny)")
+        return check_spec(spec or s.models[0], s.models, kind="model", allow_local_paths=s.allow_local_paths)
+
+    def embedding_spec(self, spec: Optional[str]) -> str:
+        s = self.settings
+        return check_spec(spec or s.embedding_models[0], s.embedding_models, kind="embedding model",
+                          allow_local_paths=s.allow_local_paths, bundled=(DEFAULT_EMBEDDING_MODEL,))
+
+
+def state(request: Request) -> ServerState:
+    return request.app.state.tokenprism
+
+
+# --- what the page needs to start ---------------------------------------------------------------
+def missing_lm() -> Optional[str]:
+    """Why the model tabs cannot work here, or None."""
+    for package in ("torch", "transformers"):
+        if importlib.util.find_spec(package) is None:
+            return f"{package} is not installed; install it with: pip install 'tokenprism[lm]'"
+    return None
+
+
+def infill_function() -> Any:
+    """The FIM helper's infill verb, once it exists (the FIM issue adds it)."""
+    try:
+        from .. import fim
+    except ImportError:
+        return None
+    return getattr(fim, "infill", None)
+
+
+def features(settings: Settings) -> dict[str, Optional[str]]:
+    lm = missing_lm()
+    no_model = None if settings.models else "no model is configured; start the server with -m MODEL"
+    return {
+        "tokenize": None,
+        "compare": None,
+        "generate": lm or no_model,
+        "infill": lm or no_model or (None if infill_function() else "infill is not available in this version of tokenprism"),
+        "embed": lm,
+    }
+
+
+@router.get("/config", response_model=ConfigResponse)
+async def config(request: Request) -> JSON:
+    """What this server offers: its tokenizers and models, its limits, which tabs work."""
+    from ..compare import BOOK_TEXT, PRESETS
+
+    s = state(request).settings
+    return JSON({**s.public(), "features": features(s), "presets": {k: list(v) for k, v in PRESETS.items()},
+                 "book_text": BOOK_TEXT, "version": __version__})
+
+
+# --- tokens -------------------------------------------------------------------------------------
+@router.post("/tokenize", response_model=TokenizeResponse)
+def tokenize(body: TokenizeRequest, request: Request) -> JSON:
+    """Text → tokens (as columns: ids, offsets, pieces, labels, bytes …)."""
+    tok = state(request).tokenizer(body.tokenizer)
+    enc = tok.encode(body.text, add_special_tokens=body.add_special_tokens, split_special_tokens=body.split_special_tokens)
+    return JSON(encoding_payload(enc))
+
+
+@router.post("/decode", response_model=DecodeResponse)
+def decode(body: DecodeRequest, request: Request) -> JSON:
+    """Ids → each id's piece and label, and the text; an id out of range is a 422."""
+    tok = state(request).tokenizer(body.tokenizer)
+    return JSON(tok.decode_tokens(body.ids, skip_special_tokens=body.skip_special_tokens).to_dict())
+
+
+@router.get("/info")
+def info(request: Request, tokenizer: Optional[str] = Query(None, description="A configured tokenizer spec.")) -> JSON:
+    """What a tokenizer is: backend, model type, vocabulary size, special tokens and their roles."""
+    tok = state(request).tokenizer(tokenizer)
+    data = tok.info().to_dict()
+    data["source"] = scrub_paths(data["source"])
+    data["files"] = [scrub_paths(f) for f in data["files"]]
+    return JSON(data)
+
+
+@router.post("/compare", response_model=CompareResponse)
+def compare(body: CompareRequest, request: Request) -> JSON:
+    """One text, several tokenizers: a row each (an error row for any that cannot be had) and the
+    places where they cut the text differently."""
+    from ..compare import Comparison, ComparisonRow, compare as compare_texts, expand_specs
+
+    s = state(request).settings
+    wanted = list(dict.fromkeys(expand_specs(body.tokenizers or None, preset=body.preset) if (body.tokenizers or body.preset)
+                                else s.tokenizers))
+    if len(wanted) > 16:
+        raise UsageError(f"compare at most 16 tokenizers at once, not {len(wanted)}")
+    refused: dict[str, str] = {}
+    for spec in wanted:
+        try:
+            check_spec(spec, s.tokenizers, kind="tokenizer", allow_local_paths=s.allow_local_paths)
+        except TokenprismError as exc:
+            refused[spec] = scrub_paths(str(exc))
+    allowed = [w for w in wanted if w not in refused]
+    done = compare_texts(body.text, allowed, add_special_tokens=body.add_special_tokens,
+                         split_special_tokens=body.split_special_tokens) if allowed else None
+    rows = {r.tokenizer: r for r in (done.rows if done else [])}
+    merged = [rows.get(w) or ComparisonRow(tokenizer=w, error=refused.get(w)) for w in wanted]
+    merged = [r if r.error is None else ComparisonRow(tokenizer=r.tokenizer, error=scrub_paths(r.error)) for r in merged]
+    from ..compare import BOOK_TEXT
+
+    text = done.text if done else (BOOK_TEXT if body.text is None else body.text)
+    return JSON(comparison_payload(Comparison(text=text, rows=merged, disagreements=done.disagreements if done else [])))
+
+
+# --- models -------------------------------------------------------------------------------------
+class EventStream(StreamingResponse):
+    """The SSE response of one generation; gives its slot back if the stream never started."""
+
+    def __init__(self, content: Any, run: StepRun) -> None:
+        super().__init__(content, media_type="text/event-stream",
+                         headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+        self.run = run
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.run.stop.set()
+            if not self.run.started:
+                self.run.slots.give_back()
+
+
+def _prepare_generation(spec: str, body: GenerateRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
+    """Load the model and make the prompt ids (in the threadpool: loading takes seconds)."""
+    from ..generate import check_sampling, prepare_prompt
+    from ..models import load_model
+
+    sampling = check_sampling(body.temperature, body.top_k, body.top_p, max_new_tokens=max_new, show_top=body.show_top)
+    seed = body.seed
+    if not sampling.greedy and seed is None:
+        from ..models.sampling import random_seed
+
+        seed = random_seed()
+    model = load_model(spec)
+    return model, prepare_prompt(model, body.prompt, chat=body.chat, system=body.system, max_new_tokens=max_new), seed
+
+
+@router.post("/generate", response_class=EventStream, responses={200: {"content": {"text/event-stream": {}}}})
+async def generate(body: GenerateRequest, request: Request) -> EventStream:
+    """Generate step by step, as server-sent events: `prompt`, one `step` per token (with its
+    probability and top alternatives), then `done` (stop_reason: eos, stop, length, time) or `error`.
+    Closing the connection stops the generation."""
+    from ..generate import TextStream, decode_new, generate_steps, hits_stop_string
+
+    st = state(request)
+    s = st.settings
+    lacking = missing_lm()
+    if lacking:
+        raise MissingDependency("torch", "lm")
+    spec = st.model_spec(body.model)
+    max_new = min(body.max_new_tokens, s.max_new_tokens_cap)
+    if not st.slots.try_take():
+        raise Busy(f"{st.slots.limit} generation(s) already running; try again when one finishes")
+    try:
+        model, prompt, seed = await run_in_threadpool(_prepare_generation, spec, body, max_new)
+    except BaseException:
+        st.slots.give_back()
+        raise
+    tok = model.tokenizer
+    text = TextStream(tok)
+    notes = list(prompt.notes)
+    if body.max_new_tokens > max_new:
+        notes.append(f"max_new_tokens capped at {max_new} by this server")
+    first = {"model": spec, "prompt": prompt.text, "ids": list(prompt.ids), "labels": [tok.label(i) for i in prompt.ids],
+             "special": [i for i, t in enumerate(prompt.ids) if tok.is_special(t)], "max_new_tokens": max_new,
+             "seed": seed, "notes": notes}
+    started = time.monotonic()
+
+    def finish(reason: str) -> dict[str, Any]:
+        new = text.ids
+        if reason != "time":
+            eos = bool(new) and new[-1] in model.eos_ids
+            reason = "eos" if eos else "stop" if hits_stop_string(tok, new, body.stop) else "length"
+        return {"stop_reason": reason, "text": decode_new(tok, new, skip_special_tokens=True), "steps": len(new),
+                "seed": seed, "elapsed_s": round(time.monotonic() - started, 3)}
+
+    run = StepRun(
+        steps=lambda: generate_steps(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature,
+                                     top_k=body.top_k, top_p=body.top_p, seed=seed, stop_strings=body.stop,
+                                     show_top=body.show_top),
+        new_text=text.push, deadline_s=s.generation_timeout_s, slots=st.slots,
+    )
+    return EventStream(stream_steps(run, first, finish), run)
+
+
+@router.post("/infill", responses={200: {"content": {"text/event-stream": {}}}})
+def infill(body: InfillRequest, request: Request) -> JSON:
+    """Fill in the middle between a prefix and a suffix (needs a FIM-capable model)."""
+    st = state(request)
+    reason = features(st.settings)["infill"]
+    if reason is not None:
+        raise Unavailable(reason)
+    raise Unavailable("infill is not available in this version of tokenprism")
+
+
+class Unavailable(TokenprismError):
+    status_code = 501
+
+
+# --- embeddings ---------------------------------------------------------------------------------
+@router.post("/embed", response_model=EmbedResponse)
+def embed(body: EmbedRequest, request: Request) -> JSON:
+    """Texts → vectors, and what the page draws of them: cosine similarities and a 2-D projection."""
+    if missing_lm():
+        raise MissingDependency("torch", "lm")
+    from ..embeddings import cosine_matrix, embed as embed_texts
+
+    spec = state(request).embedding_spec(body.model)
+    emb = embed_texts(body.texts, model=spec, layer=body.layer, sentence=body.sentence)
+    vectors, labels = _points(emb)
+    return JSON({
+        "model": emb.model, "layer": emb.layer, "sentence": emb.sentence, "texts": emb.texts, "tokens": emb.tokens,
+        "labels": labels, "points": points_payload(vectors),
+        "similarity": matrix_payload(cosine_matrix(vectors)) if len(labels) <= 64 else [],
+        "pooling": emb.pooling, "notes": emb.notes,
+    })
+
+
+def _points(emb: Any) -> tuple[Any, list[str]]:
+    import numpy as np
+
+    if emb.sentence:
+        return emb.vectors, list(emb.texts)
+    if len(emb.texts) == 1:
+        return emb.token_vectors(0), list(emb.tokens[0])
+    vectors = np.concatenate([emb.token_vectors(i) for i in range(len(emb.texts))])
+    return vectors, [f"{t} ({i + 1})" for i, toks in enumerate(emb.tokens) for t in toks]
+
+
+@router.post("/similar", response_model=SimilarResponse)
+def similar(body: SimilarRequest, request: Request) -> JSON:
+    """One word in several sentences: its contextual vectors' cosine similarities (and the static ones)."""
+    if missing_lm():
+        raise MissingDependency("torch", "lm")
+    from ..embeddings import similar as similar_word
+
+    spec = state(request).embedding_spec(body.model)
+    sim = similar_word(body.word, body.contexts, model=spec, layer=body.layer)
+    return JSON({**sim.to_dict(), "points": points_payload(sim.vectors)})

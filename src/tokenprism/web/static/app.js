@@ -1,0 +1,707 @@
+// tokenprism page. Hand-written, no framework, no build step.
+// Safety rule: text from the server (token strings, errors, names) reaches the page only through
+// textContent and setAttribute — never innerHTML — so a token like <img src=x onerror=…> is just text.
+"use strict";
+
+(() => {
+  // ---------------------------------------------------------------- DOM helpers
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, ...kids) {
+    const node = document.createElement(tag);
+    setAttrs(node, attrs);
+    for (const kid of kids) if (kid !== null && kid !== undefined) node.append(kid); // strings become text nodes
+    return node;
+  }
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, ...kids) {
+    const node = document.createElementNS(SVG_NS, tag);
+    setAttrs(node, attrs);
+    for (const kid of kids) if (kid !== null && kid !== undefined) node.append(kid);
+    return node;
+  }
+
+  function setAttrs(node, attrs) {
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "text") node.textContent = value;
+      else if (key === "class") node.setAttribute("class", value);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+
+  function debounce(fn, ms) {
+    let timer = 0;
+    return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+  }
+
+  // ---------------------------------------------------------------- colours (same as render/html.py)
+  // hue = id × golden ratio mod 1, then colorsys.hls_to_rgb(hue, 0.82, 0.75), rounded half to even
+  // as Python's round() does, so one id has one colour in the page, the notebook and the terminal.
+  const ONE_SIXTH = 1.0 / 6.0, TWO_THIRD = 2.0 / 3.0, ONE_THIRD = 1.0 / 3.0;
+  function pyMod1(x) { const r = x % 1.0; return r < 0 ? r + 1.0 : r; }
+  function hlsV(m1, m2, hue) {
+    hue = pyMod1(hue);
+    if (hue < ONE_SIXTH) return m1 + (m2 - m1) * hue * 6.0;
+    if (hue < 0.5) return m2;
+    if (hue < TWO_THIRD) return m1 + (m2 - m1) * (TWO_THIRD - hue) * 6.0;
+    return m1;
+  }
+  function roundHalfEven(x) {
+    const f = Math.floor(x), d = x - f;
+    if (d > 0.5) return f + 1;
+    if (d < 0.5) return f;
+    return f % 2 === 0 ? f : f + 1;
+  }
+  const colourCache = new Map();
+  function idColour(id) {
+    let c = colourCache.get(id);
+    if (c) return c;
+    const h = pyMod1(id * 0.618033988749895), l = 0.82, s = 0.75;
+    const m2 = l + s - (l * s), m1 = 2.0 * l - m2;
+    c = "#" + [hlsV(m1, m2, h + ONE_THIRD), hlsV(m1, m2, h), hlsV(m1, m2, h - ONE_THIRD)]
+      .map((v) => roundHalfEven(v * 255).toString(16).padStart(2, "0")).join("");
+    if (colourCache.size < 100000) colourCache.set(id, c);
+    return c;
+  }
+  window.tokenprismColour = idColour; // for tests: the page's colour of an id
+
+  // ---------------------------------------------------------------- text helpers
+  // Spaces, tabs and newlines made visible: · → ↵ (the newline kept after ↵), as render/html.py does.
+  function visibleWhitespace(text) {
+    return text.replace(/ /g, "·").replace(/\t/g, "→").replace(/\r\n/g, "↵\n").replace(/\r/g, "␍").replace(/\n/g, "↵\n");
+  }
+  function oneLine(text) {
+    return text.replace(/ /g, "·").replace(/\t/g, "→").replace(/\r/g, "␍").replace(/\n/g, "↵");
+  }
+  const fmtInt = (n) => n.toLocaleString("en-US");
+  function fmtProb(p) {
+    if (p === 0 || p >= 0.001) return (p * 100).toFixed(1) + "%";
+    return p >= 1e-6 ? (p * 100).toPrecision(2) + "%" : p.toExponential(1);
+  }
+  function hexBytes(hex) { return hex ? hex.match(/../g).join(" ") : "–"; }
+
+  // ---------------------------------------------------------------- API
+  class ApiError extends Error {}
+  async function api(path, body, signal) {
+    const init = body === undefined ? { signal } :
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal };
+    const res = await fetch(path, init);
+    let data = null;
+    try { data = await res.json(); } catch (_) { /* not JSON */ }
+    if (!res.ok) throw new ApiError((data && data.error) || `${res.status} ${res.statusText}`);
+    return data;
+  }
+  const isAbort = (e) => e && e.name === "AbortError";
+
+  // Server-sent events over a POST (EventSource only does GET): read the body, split on blank lines.
+  async function readEvents(res, onEvent) {
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        let event = "message", data = "";
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event: ")) event = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+        }
+        onEvent(event, data ? JSON.parse(data) : {});
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- hover tip
+  const tip = $("tip");
+  function showTip(anchor, lines) {
+    const rows = lines.map(([k, v]) => el("div", null, k ? el("b", { text: k + " " }) : null, v));
+    tip.replaceChildren(...rows);
+    tip.hidden = false;
+    const r = anchor.getBoundingClientRect();
+    const w = tip.offsetWidth, h = tip.offsetHeight;
+    let x = Math.min(r.left, window.innerWidth - w - 8), y = r.bottom + 6;
+    if (y + h > window.innerHeight - 4) y = r.top - h - 6;
+    tip.style.left = Math.max(4, x) + "px";
+    tip.style.top = Math.max(4, y) + "px";
+  }
+  function hideTip() { tip.hidden = true; }
+
+  // ---------------------------------------------------------------- token columns → spans
+  // A result's tokens travel as columns (ids, offsets, pieces, labels, bytes, index lists).
+  function tokenView(cols) {
+    return {
+      cols,
+      special: new Set(cols.special), fragment: new Set(cols.fragment),
+      fromText: new Set(cols.from_text), added: new Set(cols.added),
+    };
+  }
+  function shownLabel(view, i, ws) {
+    const label = view.cols.labels[i];
+    if (view.special.has(i) || view.fragment.has(i)) return label;
+    return ws ? visibleWhitespace(label) : label;
+  }
+  function tokenSpan(view, i, ws) {
+    let cls = "tp-tok";
+    if (view.special.has(i)) cls += " tp-special";
+    if (view.fromText.has(i)) cls += " tp-from-text";
+    if (view.fragment.has(i)) cls += " tp-frag";
+    const span = el("span", { class: cls, "data-i": i, text: shownLabel(view, i, ws) });
+    span.style.background = idColour(view.cols.ids[i]);
+    return span;
+  }
+  function tokenTipLines(view, i) {
+    const c = view.cols;
+    const [start, end] = c.offsets[i];
+    const lines = [["id", String(c.ids[i])], ["piece", JSON.stringify(c.pieces[i])], ["bytes", hexBytes(c.bytes[i])],
+      ["chars", `${start}–${end}`], ["token", `#${i}`]];
+    if (view.fromText.has(i)) lines.push(["", "special token parsed from your text"]);
+    else if (view.added.has(i)) lines.push(["", "added by the tokenizer"]);
+    else if (view.special.has(i)) lines.push(["", "special token"]);
+    if (view.fragment.has(i)) lines.push(["", "part of a multi-byte character"]);
+    return lines;
+  }
+
+  // Draw many nodes without freezing the page: the first chunk now, the rest a chunk per frame.
+  // A newer draw of the same target cancels an older one (its job number is stale).
+  const PAGE_LIMIT = 50000, CHUNK = 2500;
+  const jobs = new Map();
+  function drawChunked(target, total, make, after) {
+    const job = (jobs.get(target) || 0) + 1;
+    jobs.set(target, job);
+    target.replaceChildren();
+    const limit = Math.min(total, PAGE_LIMIT);
+    let i = 0;
+    const step = () => {
+      if (jobs.get(target) !== job) return;
+      const frag = document.createDocumentFragment();
+      for (const end = Math.min(limit, i + CHUNK); i < end; i++) frag.append(make(i));
+      target.append(frag);
+      if (i < limit) requestAnimationFrame(step);
+      else {
+        if (total > limit) target.append(el("span", { class: "more", text: `… ${fmtInt(total - limit)} more not drawn` }));
+        if (after) after();
+      }
+    };
+    step();
+  }
+
+  // ---------------------------------------------------------------- config and tabs
+  let config = null;
+
+  function fillSelect(select, options) {
+    select.replaceChildren(...options.map((o) => el("option", { value: o, text: o })));
+  }
+
+  function showTab(name) {
+    for (const button of document.querySelectorAll(".tabs button")) {
+      const on = button.dataset.tab === name;
+      button.setAttribute("aria-selected", on ? "true" : "false");
+      $("panel-" + button.dataset.tab).hidden = !on;
+    }
+    hideTip();
+    if (name === "compare" && !compareState.started) runCompare();
+  }
+
+  function markUnavailable(id, reason, controls) {
+    const box = $(id);
+    box.hidden = !reason;
+    box.textContent = reason ? "Not available here: " + reason : "";
+    for (const c of controls) $(c).disabled = Boolean(reason);
+  }
+
+  async function start() {
+    for (const button of document.querySelectorAll(".tabs button")) {
+      button.addEventListener("click", () => { history.replaceState(null, "", "#" + button.dataset.tab); showTab(button.dataset.tab); });
+    }
+    try {
+      config = await api("/api/config");
+    } catch (e) {
+      const banner = $("banner");
+      banner.hidden = false;
+      banner.textContent = "Cannot reach the tokenprism server: " + e.message;
+      return;
+    }
+    $("foot-version").textContent = "tokenprism " + config.version;
+    fillSelect($("tok-spec"), config.tokenizers);
+    fillSelect($("gen-model"), config.models);
+    fillSelect($("fim-model"), config.models);
+    fillSelect($("emb-model"), config.embedding_models);
+    $("gen-max").max = config.max_new_tokens_cap;
+    $("gen-max").title = `at most ${config.max_new_tokens_cap} on this server`;
+    markUnavailable("gen-unavailable", config.features.generate, ["gen-run"]);
+    markUnavailable("fim-unavailable", config.features.infill, ["fim-run"]);
+    markUnavailable("emb-unavailable", config.features.embed, ["emb-run"]);
+    setupTokenize();
+    setupCompare();
+    setupGenerate();
+    setupInfill();
+    setupEmbed();
+    const wanted = location.hash.slice(1);
+    showTab(document.querySelector(`.tabs button[data-tab="${CSS.escape(wanted)}"]`) ? wanted : "tokenize");
+  }
+
+  // ---------------------------------------------------------------- Tokenize
+  const tokState = { view: null, controller: null, hl: -1 };
+
+  function setupTokenize() {
+    const run = debounce(runTokenize, 150);
+    $("tok-text").addEventListener("input", run);
+    for (const id of ["tok-spec", "tok-add", "tok-split"]) $(id).addEventListener("change", runTokenize);
+    $("tok-ws").addEventListener("change", () => tokState.view && drawTokens());
+    linkPanes($("tok-tokens"), $("tok-ids"), () => tokState.view);
+    runTokenize();
+  }
+
+  async function runTokenize() {
+    if (tokState.controller) tokState.controller.abort();
+    const controller = new AbortController();
+    tokState.controller = controller;
+    const body = { text: $("tok-text").value, tokenizer: $("tok-spec").value,
+      add_special_tokens: $("tok-add").checked, split_special_tokens: $("tok-split").checked };
+    try {
+      const res = await api("/api/tokenize", body, controller.signal);
+      if (controller !== tokState.controller) return;
+      tokState.view = tokenView(res.tokens);
+      tokState.view.res = res;
+      drawTokenize(res);
+    } catch (e) {
+      if (isAbort(e)) return;
+      $("tok-stats").replaceChildren(el("span", { class: "error", text: e.message }));
+    }
+  }
+
+  function drawTokenize(res) {
+    const ratio = res.count ? (res.chars / res.count).toFixed(2) : "–";
+    $("tok-stats").replaceChildren(
+      el("b", { id: "tok-count", text: fmtInt(res.count) }), " tokens · ",
+      el("b", { id: "tok-chars", text: fmtInt(res.chars) }), " characters · ", `${ratio} chars/token`,
+      el("span", { class: "badge " + (res.lossless ? "ok" : "no"), text: res.lossless ? "lossless" : "not lossless",
+        title: res.lossless ? "decoding the ids gives the text back exactly" : "decoding the ids does not give the text back exactly" }));
+    drawTokens();
+    $("tok-notes").replaceChildren(...res.notes.map((n) => el("div", { class: "note", text: n })));
+  }
+
+  function drawTokens() {
+    const view = tokState.view, ws = $("tok-ws").checked, n = view.cols.ids.length;
+    tokState.hl = -1;
+    drawChunked($("tok-tokens"), n, (i) => tokenSpan(view, i, ws));
+    drawChunked($("tok-ids"), n, (i) => el("span", { "data-i": i, text: String(view.cols.ids[i]) + " " }));
+  }
+
+  // Hovering a token highlights its id and back; clicking scrolls to the other one.
+  function linkPanes(tokens, ids, getView) {
+    let current = -1;
+    const mark = (i, on) => {
+      for (const pane of [tokens, ids]) {
+        const node = pane.children[i];
+        if (node && node.dataset.i === String(i)) node.classList.toggle("hl", on);
+      }
+    };
+    const over = (e) => {
+      const node = e.target.closest("[data-i]");
+      const view = getView();
+      if (!node || !view) return;
+      const i = Number(node.dataset.i);
+      if (current >= 0) mark(current, false);
+      current = i;
+      mark(i, true);
+      showTip(node, tokenTipLines(view, i));
+    };
+    const out = (e) => {
+      if (e.relatedTarget && e.currentTarget.contains(e.relatedTarget)) return;
+      if (current >= 0) mark(current, false);
+      current = -1;
+      hideTip();
+    };
+    const click = (other) => (e) => {
+      const node = e.target.closest("[data-i]");
+      if (!node) return;
+      const twin = other.children[Number(node.dataset.i)];
+      if (twin) twin.scrollIntoView({ block: "nearest", inline: "nearest" });
+    };
+    for (const [pane, other] of [[tokens, ids], [ids, tokens]]) {
+      pane.addEventListener("mouseover", over);
+      pane.addEventListener("mouseleave", out);
+      pane.addEventListener("click", click(other));
+    }
+  }
+
+  // ---------------------------------------------------------------- Compare
+  const compareState = { started: false, controller: null, preset: null };
+
+  function setupCompare() {
+    const box = $("cmp-specs");
+    config.tokenizers.forEach((spec, k) => {
+      const input = el("input", { type: "checkbox", value: spec, checked: k < 8 });
+      input.addEventListener("change", () => { compareState.preset = null; runCompare(); });
+      box.append(el("label", { class: "chip", title: spec }, input, spec));
+    });
+    $("cmp-text").value = config.book_text;
+    $("cmp-text").addEventListener("input", debounce(runCompare, 300));
+    $("cmp-book").addEventListener("click", () => {
+      const preset = config.presets.book || [];
+      $("cmp-text").value = config.book_text;
+      for (const input of box.querySelectorAll("input")) input.checked = preset.includes(input.value);
+      compareState.preset = "book";
+      runCompare();
+    });
+  }
+
+  async function runCompare() {
+    compareState.started = true;
+    if (compareState.controller) compareState.controller.abort();
+    const controller = new AbortController();
+    compareState.controller = controller;
+    const body = { text: $("cmp-text").value };
+    if (compareState.preset) body.preset = compareState.preset;
+    else body.tokenizers = [...$("cmp-specs").querySelectorAll("input:checked")].map((i) => i.value);
+    if (!body.preset && !body.tokenizers.length) {
+      $("cmp-rows").replaceChildren(el("p", { class: "hint", text: "Pick at least one tokenizer." }));
+      return;
+    }
+    try {
+      const res = await api("/api/compare", body, controller.signal);
+      if (controller === compareState.controller) drawCompare(res);
+    } catch (e) {
+      if (!isAbort(e)) $("cmp-notice").replaceChildren(el("div", { class: "error", text: e.message }));
+    }
+  }
+
+  function drawCompare(res) {
+    $("cmp-notice").replaceChildren();
+    const dis = res.disagreements;
+    const card = el("div", { class: "card", id: "cmp-card" });
+    for (const row of res.results) card.append(compareRow(row, dis));
+    $("cmp-rows").replaceChildren(card);
+    drawDisagreements(res.text, dis, res.results);
+  }
+
+  function compareRow(row, dis) {
+    const name = el("div", { class: "cmp-name", text: row.tokenizer });
+    if (row.error) {
+      return el("div", { class: "cmp-row", "data-tokenizer": row.tokenizer }, name,
+        el("div", { class: "cmp-err", text: "not available: " + row.error }));
+    }
+    const meta = el("div", { class: "cmp-meta" }, el("b", { text: fmtInt(row.count) }), " tokens · ",
+      `${row.chars_per_token.toFixed(2)} chars/token · ${row.unknown} unknown`,
+      el("span", { class: "badge " + (row.lossless ? "ok" : "no"), text: row.lossless ? "lossless" : "not lossless" }));
+    const view = tokenView(row.tokens);
+    const tokens = el("div", { class: "tokens tp" });
+    const disputed = disputedTokens(row.tokens.offsets, dis);
+    drawChunked(tokens, row.tokens.ids.length, (i) => {
+      const span = tokenSpan(view, i, true);
+      if (disputed.has(i)) span.classList.add("dis");
+      return span;
+    });
+    tokens.addEventListener("mouseover", (e) => {
+      const node = e.target.closest("[data-i]");
+      if (node) showTip(node, tokenTipLines(view, Number(node.dataset.i)));
+    });
+    tokens.addEventListener("mouseleave", hideTip);
+    return el("div", { class: "cmp-row", "data-tokenizer": row.tokenizer }, el("div", null, name, meta), tokens);
+  }
+
+  // Indices of tokens that overlap a stretch the tokenizers cut differently (both sorted by start).
+  function disputedTokens(offsets, dis) {
+    const out = new Set();
+    let d = 0;
+    offsets.forEach(([s, e], i) => {
+      while (d < dis.length && dis[d].end <= s) d++;
+      for (let k = d; k < dis.length && dis[k].start < e; k++) if (e > s && dis[k].end > s) { out.add(i); break; }
+    });
+    return out;
+  }
+
+  function drawDisagreements(text, dis, results) {
+    $("cmp-dis-card").hidden = results.filter((r) => !r.error).length < 2;
+    const box = $("cmp-dis");
+    const chars = Array.from(text); // offsets count code points, as Python does
+    const parts = [];
+    let pos = 0;
+    for (const d of dis) {
+      parts.push(visibleWhitespace(chars.slice(pos, d.start).join("")));
+      const mark = el("mark", { text: visibleWhitespace(d.text) });
+      mark.addEventListener("mouseenter", () => showTip(mark, Object.entries(d.tokens).map(
+        ([name, labels]) => [name, labels.length ? labels.map(oneLine).join(" | ") : "(dropped)"])));
+      mark.addEventListener("mouseleave", hideTip);
+      parts.push(mark);
+      pos = d.end;
+    }
+    parts.push(visibleWhitespace(chars.slice(pos).join("")));
+    const head = el("div", { class: "hint", text: dis.length ? `${dis.length} place(s) where the tokenizers cut differently`
+      : "all tokenizers cut this text at the same places" });
+    box.replaceChildren(head, el("div", null, ...parts));
+  }
+
+  // ---------------------------------------------------------------- Generate
+  const genState = { controller: null, steps: [], selected: null };
+
+  function setupGenerate() {
+    $("gen-run").addEventListener("click", runGenerate);
+    $("gen-stop").addEventListener("click", () => genState.controller && genState.controller.abort());
+    $("gen-prompt").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) runGenerate(); });
+  }
+
+  function numberOrNull(id) {
+    const v = $(id).value.trim();
+    return v === "" ? null : Number(v);
+  }
+
+  function generateBody() {
+    const temperature = numberOrNull("gen-temp");
+    const body = { prompt: $("gen-prompt").value, model: $("gen-model").value, max_new_tokens: numberOrNull("gen-max") || 40,
+      show_top: numberOrNull("gen-top") ?? 5 };
+    if (temperature) body.temperature = temperature;
+    for (const [key, id] of [["top_k", "gen-topk"], ["top_p", "gen-topp"], ["seed", "gen-seed"]]) {
+      const v = numberOrNull(id);
+      if (v !== null) body[key] = v;
+    }
+    return body;
+  }
+
+  function setRunning(prefix, running) {
+    $(prefix + "-run").disabled = running;
+    if ($(prefix + "-stop")) $(prefix + "-stop").disabled = !running;
+  }
+
+  async function streamSteps(path, body, handlers, prefix) {
+    const controller = new AbortController();
+    genState.controller = controller;
+    setRunning(prefix, true);
+    try {
+      const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify(body), signal: controller.signal });
+      if (!res.ok) {
+        let msg = `${res.status} ${res.statusText}`;
+        try { msg = (await res.json()).error || msg; } catch (_) { /* keep status */ }
+        throw new ApiError(msg);
+      }
+      await readEvents(res, (event, data) => (handlers[event] || (() => {}))(data));
+    } catch (e) {
+      if (isAbort(e)) handlers.stopped();
+      else handlers.error({ error: e.message });
+    } finally {
+      setRunning(prefix, false);
+    }
+  }
+
+  function runGenerate() {
+    const out = $("gen-out");
+    out.replaceChildren();
+    genState.steps = [];
+    $("gen-detail").replaceChildren(el("p", { class: "hint", text: "Click a generated token." }));
+    $("gen-notes").replaceChildren();
+    const status = $("gen-status");
+    status.textContent = "loading the model…";
+    const started = performance.now();
+    streamSteps("/api/generate", generateBody(), {
+      prompt(data) {
+        out.append(el("span", { class: "gen-prompt", title: `prompt: ${data.ids.length} tokens`, text: data.prompt }));
+        $("gen-notes").replaceChildren(...data.notes.map((n) => el("div", { class: "note", text: n })));
+        status.textContent = "generating…";
+      },
+      step(step) {
+        genState.steps.push(step);
+        out.append(stepNode(step));
+        if (step.token.includes("\n") && !step.special) out.append(el("span", { class: "gen-break" }));
+        status.textContent = `${step.index + 1} tokens · ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        if (step.index === 0) selectStep(0);
+      },
+      done(data) {
+        const reasons = { eos: "the model ended the text", stop: "a stop string appeared",
+          length: "reached the number of new tokens", time: "stopped at the server's time limit" };
+        status.replaceChildren(el("b", { text: String(data.steps) }), ` new tokens · ${reasons[data.stop_reason] || data.stop_reason}` +
+          ` · ${data.elapsed_s.toFixed(1)} s` + (data.seed !== null && data.seed !== undefined ? ` · seed ${data.seed}` : ""));
+      },
+      error(data) { status.replaceChildren(el("span", { class: "error", text: data.error })); },
+      stopped() { status.textContent = `stopped after ${genState.steps.length} tokens`; },
+    }, "gen");
+  }
+
+  function stepNode(step) {
+    const label = step.special ? step.token : visibleWhitespace(step.token);
+    const chip = el("span", { class: "tp-tok" + (step.special ? " tp-special" : ""), text: label });
+    chip.style.background = idColour(step.id);
+    const fill = el("i");
+    fill.style.width = Math.max(2, Math.round(step.prob * 100)) + "%";
+    const node = el("span", { class: "step" + (step.prob < 0.1 ? " low" : ""), "data-step": step.index, role: "button",
+      tabindex: 0, title: `id ${step.id} · p ${fmtProb(step.prob)}` }, chip, el("span", { class: "bar" }, fill));
+    node.addEventListener("click", () => selectStep(step.index));
+    node.addEventListener("keydown", (e) => { if (e.key === "Enter") selectStep(step.index); });
+    return node;
+  }
+
+  function selectStep(index) {
+    const step = genState.steps[index];
+    if (!step) return;
+    for (const n of $("gen-out").querySelectorAll(".step.sel")) n.classList.remove("sel");
+    const node = $("gen-out").querySelector(`.step[data-step="${index}"]`);
+    if (node) node.classList.add("sel");
+    $("gen-detail").replaceChildren(stepDetail(step));
+  }
+
+  function stepDetail(step) {
+    const facts = el("dl", null,
+      el("dt", { text: "step" }), el("dd", { text: String(step.index + 1) }),
+      el("dt", { text: "token" }), el("dd", { text: JSON.stringify(step.token) }),
+      el("dt", { text: "id" }), el("dd", { text: String(step.id) }),
+      el("dt", { text: "piece" }), el("dd", { text: JSON.stringify(step.piece) }),
+      el("dt", { text: "probability" }), el("dd", { text: fmtProb(step.prob) }),
+      el("dt", { text: "entropy" }), el("dd", { text: step.entropy.toFixed(2) + " bits" }));
+    const table = el("table", { class: "alts" });
+    const best = step.top.length ? step.top[0].prob : 1;
+    for (const cand of step.top) {
+      const chip = el("span", { class: "tp-tok", text: visibleWhitespace(cand.token) });
+      chip.style.background = idColour(cand.id);
+      const bar = el("div", { class: "pbar" });
+      bar.style.width = Math.max(1, Math.round((cand.prob / (best || 1)) * 100)) + "%";
+      table.append(el("tr", { class: cand.id === step.id ? "chosen" : null },
+        el("td", null, chip), el("td", { style: null }, bar), el("td", { class: "num", text: fmtProb(cand.prob) })));
+    }
+    const head = el("div", { class: "hint", text: step.top.length ? "what the model considered, most likely first" : "" });
+    return el("div", null, facts, head, table);
+  }
+
+  // ---------------------------------------------------------------- Infill
+  function setupInfill() {
+    $("fim-run").addEventListener("click", runInfill);
+  }
+
+  function runInfill() {
+    const status = $("fim-status"), promptBox = $("fim-prompt"), result = $("fim-result");
+    status.textContent = "loading the model…";
+    $("fim-prompt-card").hidden = true;
+    $("fim-result-card").hidden = true;
+    const prefix = $("fim-prefix").value, suffix = $("fim-suffix").value;
+    let middle = "";
+    const drawResult = () => {
+      result.replaceChildren(prefix, el("mark", { text: middle }), suffix);
+      $("fim-result-card").hidden = false;
+    };
+    streamSteps("/api/infill", { prefix, suffix, model: $("fim-model").value, max_new_tokens: numberOrNull("fim-max") || 48 }, {
+      prompt(data) {
+        const view = { cols: { labels: data.labels }, special: new Set(data.special), fragment: new Set(), fromText: new Set(), added: new Set() };
+        promptBox.replaceChildren(...data.ids.map((id, i) => {
+          const span = el("span", { class: "tp-tok" + (view.special.has(i) ? " tp-special" : ""), text: shownLabel(view, i, true) });
+          span.style.background = idColour(id);
+          return span;
+        }));
+        $("fim-prompt-card").hidden = false;
+        status.textContent = "filling…";
+      },
+      step(step) { middle += step.text; drawResult(); status.textContent = `${step.index + 1} tokens`; },
+      done(data) { middle = data.middle ?? middle; drawResult(); status.textContent = `${data.steps} tokens · ${data.stop_reason}`; },
+      error(data) { status.replaceChildren(el("span", { class: "error", text: data.error })); },
+      stopped() { status.textContent = "stopped"; },
+    }, "fim");
+  }
+
+  // ---------------------------------------------------------------- Embeddings
+  function setupEmbed() {
+    for (const radio of document.querySelectorAll('input[name="emb-mode"]')) {
+      radio.addEventListener("change", () => {
+        const word = embedMode() === "word";
+        $("emb-word-row").hidden = !word;
+        $("emb-texts").value = word
+          ? "I deposited money at the bank.\nThe bank raised its interest rates.\nWe had a picnic on the river bank.\nThe boat drifted toward the muddy bank."
+          : "A cat sat on the mat.\nA kitten was sleeping on the rug.\nThe stock market fell sharply today.\nShares dropped as investors sold.";
+      });
+    }
+    $("emb-run").addEventListener("click", runEmbed);
+  }
+  const embedMode = () => document.querySelector('input[name="emb-mode"]:checked').value;
+
+  async function runEmbed() {
+    const lines = $("emb-texts").value.split("\n").map((l) => l.trim()).filter(Boolean);
+    const status = $("emb-status");
+    const common = { model: $("emb-model").value, layer: numberOrNull("emb-layer") ?? -1 };
+    status.textContent = "embedding… (the first time loads the model)";
+    $("emb-run").disabled = true;
+    try {
+      if (embedMode() === "word") {
+        const res = await api("/api/similar", { ...common, word: $("emb-word").value, contexts: lines });
+        const labels = res.contexts.map((c, i) => `${i + 1}. ${c}`);
+        $("emb-heat").replaceChildren(heatmap(res.similarity, labels, `“${res.word}” in context · layer ${res.layer}`),
+          heatmap(res.static_similarity, labels, "static (input) embeddings: the same in every sentence"));
+        $("emb-scatter").replaceChildren(scatter(res.points, labels));
+        $("emb-notes").replaceChildren(...res.notes.map((n) => el("div", { class: "note", text: n })));
+        status.textContent = `${res.model} · layer ${res.layer}`;
+      } else {
+        const res = await api("/api/embed", { ...common, texts: lines, sentence: true });
+        const labels = res.texts.map((t, i) => `${i + 1}. ${t}`);
+        $("emb-heat").replaceChildren(heatmap(res.similarity, labels, `${res.model} · ${res.pooling || ""}`));
+        $("emb-scatter").replaceChildren(scatter(res.points, labels));
+        $("emb-notes").replaceChildren(...res.notes.map((n) => el("div", { class: "note", text: n })));
+        status.textContent = `${res.texts.length} texts · ${res.model} · layer ${res.layer}`;
+      }
+    } catch (e) {
+      status.replaceChildren(el("span", { class: "error", text: e.message }));
+    } finally {
+      $("emb-run").disabled = Boolean(config.features.embed);
+    }
+  }
+
+  // Diverging scale as render/embeddings.py: -1 red, 0 white, +1 blue.
+  function cellColour(v) {
+    v = Math.max(-1, Math.min(1, v));
+    const end = v >= 0 ? [33, 102, 172] : [178, 24, 43];
+    return "#" + end.map((c) => Math.round(255 + (c - 255) * Math.abs(v)).toString(16).padStart(2, "0")).join("");
+  }
+  const short = (t, n) => (t.length <= n ? t : t.slice(0, n - 1) + "…");
+
+  function heatmap(matrix, labels, title) {
+    const n = labels.length, cell = Math.max(16, Math.min(52, Math.floor(360 / Math.max(n, 1))));
+    const left = 200, top = 44, width = left + n * cell + 8, height = top + n * cell + 8;
+    const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", class: "heat" });
+    root.append(svg("text", { x: 4, y: 16, "font-size": 12, "font-weight": 600, text: title }));
+    for (let j = 0; j < n; j++) {
+      root.append(svg("text", { x: left + j * cell + cell / 2, y: top - 8, "font-size": 11, "text-anchor": "middle", text: String(j + 1) }));
+    }
+    for (let i = 0; i < n; i++) {
+      const y = top + i * cell;
+      root.append(svg("text", { x: left - 8, y: y + cell / 2 + 4, "font-size": 11, "text-anchor": "end", text: short(labels[i], 30) },
+        svg("title", { text: labels[i] })));
+      for (let j = 0; j < n; j++) {
+        const v = matrix[i][j], x = left + j * cell;
+        root.append(svg("rect", { x, y, width: cell - 2, height: cell - 2, rx: 3, fill: cellColour(v) },
+          svg("title", { text: `${labels[i]}\n${labels[j]}\ncosine ${v.toFixed(4)}` })));
+        if (cell >= 30) {
+          root.append(svg("text", { x: x + cell / 2 - 1, y: y + cell / 2 + 4, "font-size": 11, "text-anchor": "middle",
+            fill: Math.abs(v) > 0.6 ? "#fff" : "#111", "pointer-events": "none", text: v.toFixed(2) }));
+        }
+      }
+    }
+    return root;
+  }
+
+  function scatter(points, labels) {
+    const size = 420, pad = 36;
+    const root = svg("svg", { width: size, height: size, viewBox: `0 0 ${size} ${size}`, role: "img", class: "scatter" });
+    root.append(svg("rect", { x: 0.5, y: 0.5, width: size - 1, height: size - 1, fill: "#fcfcfd", stroke: "#e4e7ec" }));
+    const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+    const scale = (vals, flip) => {
+      const lo = Math.min(...vals), hi = Math.max(...vals), span = hi - lo || 1;
+      return vals.map((v) => pad + (size - 2 * pad) * (flip ? hi - v : v - lo) / span);
+    };
+    const px = scale(xs, false), py = scale(ys, true);
+    root.append(svg("text", { x: size / 2, y: size - 8, "font-size": 10, fill: "#98a2b3", "text-anchor": "middle", text: "PC1" }));
+    root.append(svg("text", { x: 8, y: size / 2, "font-size": 10, fill: "#98a2b3", text: "PC2" }));
+    points.forEach((_, i) => {
+      root.append(svg("circle", { cx: px[i], cy: py[i], r: 5, fill: "#4f46e5", "fill-opacity": 0.85 }, svg("title", { text: labels[i] })));
+      const right = px[i] < size * 0.6;
+      root.append(svg("text", { x: px[i] + (right ? 8 : -8), y: py[i] - 7, "font-size": 11, "text-anchor": right ? "start" : "end",
+        text: short(labels[i], 26) }));
+    });
+    return root;
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();

@@ -1,0 +1,222 @@
+"""corpus_stats(): the numbers equal those computed straight from the reference libraries per
+document; bad files are skipped and counted; memory stays bounded; Ray gives the same numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, TOKENIZER_FIXTURES, fixture
+from tokenprism.corpus import TOTAL, corpus_stats, read_corpus
+from tokenprism.errors import InputError, MissingDependency
+
+CODE = "def area(width, height):\n    return width * height\n\n\nclass Box:\n\tpass\n"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """en/ and zh/ (fixture texts, linked), code/ (written here), plus a binary file, a file with
+    bad UTF-8, an unreadable entry and an empty file."""
+    fixture("corpus/udhr/eng.txt")
+    root = tmp_path_factory.mktemp("corpus")
+    for group, names in {"en": ["udhr/eng.txt", "udhr/fra.txt"], "zh": ["udhr/zho_hans.txt", "udhr/jpn.txt"]}.items():
+        (root / group).mkdir()
+        for name in names:
+            (root / group / Path(name).name).symlink_to(FIXTURES / "corpus" / name)
+    (root / "code").mkdir()
+    (root / "code" / "area.py").write_text(CODE, encoding="utf-8")
+    (root / "code" / "tabs.py").write_text("if x:\n\t\treturn [UNK] 🎵\n", encoding="utf-8")
+    (root / "code" / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (root / "code" / "latin1.txt").write_bytes("caf\u00e9 na\u00efve\n".encode("latin-1"))
+    (root / "code" / "gone.txt").symlink_to(root / "nowhere")
+    (root / "code" / "empty.txt").write_bytes(b"")
+    return root
+
+
+def _docs(root: Path) -> list[tuple[str, str]]:
+    """(group, text) of every readable text document, read independently of the reader."""
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix != ".png":
+            out.append((path.parent.name, path.read_bytes().decode("utf-8", "replace")))
+    return out
+
+
+def _words(text: str) -> int:
+    return len(text.split()) + sum("\u3000" <= ch <= "\u9fff" for ch in text)
+
+
+def _gpt2():
+    from tokenizers import ByteLevelBPETokenizer
+
+    return ByteLevelBPETokenizer(str(TOKENIZER_FIXTURES / "gpt2/vocab.json"), str(TOKENIZER_FIXTURES / "gpt2/merges.txt"))
+
+
+def _bert():
+    from tokenizers import BertWordPieceTokenizer
+
+    return BertWordPieceTokenizer(str(TOKENIZER_FIXTURES / "bert-base-uncased/vocab.txt"), lowercase=True)
+
+
+@pytest.fixture(scope="module")
+def stats(corpus):
+    specs = [str(TOKENIZER_FIXTURES / "gpt2"), str(TOKENIZER_FIXTURES / "bert-base-uncased")]
+    return corpus_stats(read_corpus([corpus]), specs, top=5)
+
+
+@pytest.mark.parametrize("which", ["gpt2", "bert-base-uncased"])
+def test_numbers_equal_the_reference_per_document(corpus, stats, which):
+    reference = _gpt2() if which == "gpt2" else _bert()
+    unk = reference.token_to_id("[UNK]") if which != "gpt2" else None
+    name = str(TOKENIZER_FIXTURES / which)
+    by_group: dict[str, list[tuple[str, list[int]]]] = {}
+    for group, text in _docs(corpus):
+        by_group.setdefault(group, []).append((text, reference.encode(text, add_special_tokens=False).ids))
+    by_group[TOTAL] = [d for docs in by_group.values() for d in docs]
+    for group, docs in by_group.items():
+        row = stats.row(name, group)
+        ids = [i for _, doc_ids in docs for i in doc_ids]
+        assert row.documents == len(docs)
+        assert row.tokens == len(ids)
+        assert row.chars == sum(len(t) for t, _ in docs)
+        assert row.bytes == sum(len(t.encode()) for t, _ in docs)
+        assert row.words == sum(_words(t) for t, _ in docs)
+        assert row.unknown == (ids.count(unk) if unk is not None else 0)
+        assert row.lossless_documents == sum(reference.decode(i, skip_special_tokens=False) == t for t, i in docs)
+        assert row.distinct_ids == len(set(ids))
+        counts = Counter(ids)
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        assert [(i, c) for i, _, c in row.top_tokens] == top
+    assert stats.row(str(TOKENIZER_FIXTURES / "gpt2")).lossless_share == 1.0
+    assert stats.row(str(TOKENIZER_FIXTURES / "bert-base-uncased"), "zh").unknown_rate > 0
+
+
+def test_bad_files_are_skipped_and_counted(stats, corpus):
+    read = stats.report
+    reasons = {Path(item["path"]).name: item["reason"] for item in read["skipped"]}
+    assert reasons["image.png"].startswith("binary")
+    assert reasons["gone.txt"].startswith("unreadable")
+    assert {Path(p).name: n for p, n in read["invalid_utf8"].items()} == {"latin1.txt": 2}
+    assert read["files"] == 8  # en/ 2, zh/ 2, code/ area.py, tabs.py, latin1.txt, empty.txt
+
+
+def test_groups_by_folder_ext_and_none(corpus):
+    spec = str(TOKENIZER_FIXTURES / "gpt2")
+    by_folder = corpus_stats(read_corpus([corpus]), [spec])
+    assert by_folder.groups == ["code", "en", "zh"]
+    by_ext = corpus_stats(read_corpus([corpus], group_by="ext"), [spec])
+    assert by_ext.groups == ["py", "txt"]
+    everything = corpus_stats(read_corpus([corpus], group_by="none"), [spec])
+    assert everything.groups == ["all"]
+    assert by_ext.row(spec).tokens == everything.row(spec).tokens == by_folder.row(spec).tokens
+
+
+def test_jsonl_and_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = ["first document", "second, longer document\nwith a newline", "日本語の文"]
+    lines = [json.dumps({"body": t, "id": i}) for i, t in enumerate(texts)] + ["not json", json.dumps({"other": 1})]
+    (tmp_path / "docs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pq.write_table(pa.table({"body": texts}), tmp_path / "docs.parquet")
+    spec = str(TOKENIZER_FIXTURES / "gpt2")
+    reference = sum(len(_gpt2().encode(t).ids) for t in texts)
+    for name in ("docs.jsonl", "docs.parquet"):
+        stats = corpus_stats(read_corpus([tmp_path / name], field="body"), [spec])
+        assert stats.row(spec).documents == 3 and stats.row(spec).tokens == reference
+    jsonl = corpus_stats(read_corpus([tmp_path / "docs.jsonl"], field="body"), [spec])
+    assert list(jsonl.report["bad_records"].values()) == [2]
+    with pytest.raises(InputError, match="no column 'text'"):
+        corpus_stats(read_corpus([tmp_path / "docs.parquet"]), [spec])
+
+
+def test_long_documents_stream_in_parts_and_count_once(tmp_path):
+    text = "".join(f"line {i} of a long file\n" for i in range(5000))
+    (tmp_path / "long.txt").write_text(text, encoding="utf-8")
+    parts = list(read_corpus([tmp_path], part_chars=4096))
+    assert len(parts) > 20 and "".join(p.text for p in parts) == text and parts[-1].last
+    spec = str(TOKENIZER_FIXTURES / "gpt2")
+    stats = corpus_stats(read_corpus([tmp_path], part_chars=4096), [spec])
+    row = stats.row(spec)
+    assert row.documents == 1 and row.lossless_documents == 1
+    assert row.tokens == len(_gpt2().encode(text).ids)  # cut at line starts: no token straddles a cut
+
+
+def test_plain_strings_and_errors(tmp_path):
+    spec = str(TOKENIZER_FIXTURES / "gpt2")
+    stats = corpus_stats(["def f(x):\n    return x\n", "hello"], [spec])
+    assert stats.row(spec).documents == 2
+    with pytest.raises(InputError, match="no such file"):
+        read_corpus([tmp_path / "missing"])
+    (tmp_path / "blank.txt").write_bytes(b"")
+    (tmp_path / "bin.dat").write_bytes(b"\x00\x01")
+    with pytest.raises(InputError, match="corpus is empty.*skipped 1"):
+        corpus_stats(read_corpus([tmp_path]), [spec])
+
+
+def test_outputs_csv_html_plot(stats, tmp_path):
+    csv_text = stats.to_csv()
+    assert csv_text.splitlines()[0].startswith("tokenizer,group,documents")
+    assert len(csv_text.splitlines()) == 1 + len(stats.rows)
+    html = stats._repr_html_()
+    assert "<table" in html and "<script" not in html
+    from tokenprism.render.corpus import write_plot
+
+    for suffix in (".png", ".svg", ".html"):
+        out = write_plot(stats, tmp_path / f"chart{suffix}")
+        assert out.stat().st_size > 1000
+    assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_ray_missing_names_the_extra(monkeypatch, corpus):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError, as when not installed
+    with pytest.raises(MissingDependency, match=r"tokenprism\[ray\]"):
+        corpus_stats(read_corpus([corpus]), [str(TOKENIZER_FIXTURES / "gpt2")], engine="ray")
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_engine_gives_identical_numbers(corpus):
+    pytest.importorskip("ray")
+    import ray
+
+    specs = [str(TOKENIZER_FIXTURES / "gpt2"), str(TOKENIZER_FIXTURES / "bert-base-uncased")]
+    local = corpus_stats(read_corpus([corpus]), specs)
+    try:
+        remote = corpus_stats(read_corpus([corpus]), specs, engine="ray", batch_chars=4096)
+    finally:
+        ray.shutdown()
+    assert remote.to_dict()["results"] == local.to_dict()["results"]
+    assert remote.report == local.report
+
+
+@pytest.mark.slow
+def test_memory_stays_bounded_on_a_200_mb_file(tmp_path):
+    """A 200 MB file streams through with a peak RSS well under the file's size (see corpus/__init__.py)."""
+    fixture("tokenizers/openai-tiktoken/cl100k_base.tiktoken")
+    words = (FIXTURES / "corpus/english/carroll-alice.txt").read_text(encoding="utf-8").split()
+    block = "".join(" ".join(words[i : i + 17]) + "\n" for i in range(0, len(words) - 17, 13))
+    path = tmp_path / "big.txt"
+    size = 200_000_000
+    with open(path, "w", encoding="utf-8") as fh:
+        written = 0
+        while written < size:
+            fh.write(block)
+            written += len(block)
+    script = (
+        "import resource, sys\n"
+        "from tokenprism.corpus import corpus_stats, read_corpus\n"
+        "row = corpus_stats(read_corpus([sys.argv[1]]), ['cl100k_base']).row('cl100k_base')\n"
+        "print(row.bytes, row.tokens, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
+    )
+    env = {**os.environ, "TOKENPRISM_TIKTOKEN_DIR": str(TOKENIZER_FIXTURES / "openai-tiktoken")}
+    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, env=env, check=True)
+    nbytes, tokens, peak = map(int, out.stdout.split())
+    assert nbytes == path.stat().st_size and tokens > nbytes // 8
+    assert peak < 0.75 * nbytes, f"peak RSS {peak / 1e6:.0f} MB for a {nbytes / 1e6:.0f} MB file"
