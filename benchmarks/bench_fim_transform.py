@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """fim-transform to token ids vs tokenizing the same corpus without the transform (issue 5: ≥ 0.8×).
 
-    python benchmarks/bench_fim_transform.py           # ~4 MB corpus, about a minute
+    python benchmarks/bench_fim_transform.py           # ~3 MB corpus, about a minute
     python benchmarks/bench_fim_transform.py --full    # ~50 MB, the size the issue names
 
 The corpus is built from this interpreter's standard-library sources (real Python code), cycled to
@@ -65,6 +65,11 @@ def encode_fim(tok, docs: list[str], sentinels: Sentinels) -> int:
     return tokens
 
 
+def transform_only(docs: list[str], sentinels: Sentinels) -> int:
+    """The transform without tokenizing: the part fim-transform adds to tokenizing."""
+    return sum(len(transform_unit(u, sentinels=sentinels, seed=0)) for u in fim_units(docs, sentinels=sentinels))
+
+
 def read_and_encode(raw, path: Path) -> int:
     with open(path, encoding="utf-8") as fh:
         docs = [json.loads(line)["text"] for line in fh]
@@ -94,11 +99,11 @@ def best_of(repeats: int, runs: dict) -> dict[str, tuple[float, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--full", action="store_true", help="~50 MB corpus (default ~4 MB)")
+    parser.add_argument("--full", action="store_true", help="~50 MB corpus (default ~3 MB)")
     parser.add_argument("--megabytes", type=float, default=None)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    size = args.megabytes or (50.0 if args.full else 4.0)
+    size = args.megabytes or (50.0 if args.full else 3.0)
     spec = str(STARCODER2) if STARCODER2.exists() else "prism-tiny"
     tok = load_tokenizer(spec)
     raw = tok.backend_tokenizer
@@ -112,7 +117,9 @@ def main() -> None:
             "tokenize": lambda: encode_plain(raw, docs), "fim": lambda: encode_fim(tok, docs, sentinels)})
         cli = best_of(args.repeats, {
             "tokenize": lambda: read_and_encode(raw, path), "fim": lambda: cli_to_ids(spec, path, Path(tmp) / "ids")})
+        alone = best_of(args.repeats, {"transform": lambda: transform_only(docs, sentinels)})["transform"][0]
     print(f"machine: {os.cpu_count()} CPU cores; tokenizer: {tok.name}; corpus: {len(docs):,} documents, {mb:.1f} MB")
+    print(f"transform alone (no tokenizing): {mb / alone:.0f} MB/s ({alone:.3f} s)")
     for label, best in (("library", library), ("CLI end-to-end", cli)):
         (t_plain, n_plain), (t_fim, n_fim) = best["tokenize"], best["fim"]
         print(f"{label:>15}: tokenize {mb / t_plain:6.2f} MB/s ({n_plain:,} tokens, {t_plain:.2f} s) | "

@@ -1,8 +1,12 @@
 #!/usr/bin/env python
 """Train prism-tiny, tokenprism's bundled model, from nothing but the running interpreter.
 
-    python scripts/train_prism_tiny.py                  # the shipped model (fixed seed, fixed steps)
+    python scripts/train_prism_tiny.py --minutes 66     # the shipped model (the card has the exact command)
+    python scripts/train_prism_tiny.py                  # fixed seed and step budget: fully deterministic
     python scripts/train_prism_tiny.py --minutes 10     # a quick, smaller-budget run (stops early)
+
+One torch thread by default: on a shared 2-core machine two threads wait on each other whenever
+another process holds a core (measured: 10x slower); pass --threads on an idle machine.
 
 Data: the `*.py` files of the Python standard library of this interpreter
 (`sysconfig.get_paths()["stdlib"]`), without test folders and site-packages. The files named in
@@ -291,8 +295,10 @@ print(tok.decode(model.generate(ids, max_new_tokens=8, do_sample=False)[0]))
 {c['command']}
 ```
 
-Settings: `{json.dumps(asdict(s))}`. The run is seeded; bit-for-bit equality also needs the same
-CPython standard library, torch build and thread count (2).
+Settings: `{json.dumps(asdict(s))}`. The run is seeded: with a step budget alone (no `--minutes`)
+it is deterministic given the same CPython standard library, torch build and `--threads`. Under
+`--minutes` the learning-rate decay also follows the clock (so that a run cut short still ends at a low
+rate); this run {c.get('stopped_by', 'stopped at its step budget')}.
 """
 
 
@@ -301,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=None, help="stop early after this many minutes")
     parser.add_argument("--steps", type=int, default=Settings.steps, help="optimizer steps (cosine schedule length)")
     parser.add_argument("--checkpoint-minutes", type=float, default=8.0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (see above)")
     parser.add_argument("--probe", action="store_true", help="time a few steps and exit")
     args = parser.parse_args(argv)
     import torch
@@ -336,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(s.seed)
     card = {
         "python": platform.python_version(), "train_files": len(train_texts), "held_files": len(held_texts),
-        "train_mb": sum(map(len, train_texts)) / 1e6, "vocab_size": tok.get_vocab_size(), "params": n_params,
+        "held_out": list(HELD_OUT), "train_mb": sum(map(len, train_texts)) / 1e6, "vocab_size": tok.get_vocab_size(), "params": n_params,
         "tokenizer_seconds": tokenizer_seconds, "unigram_by_contexts": unigram,
         "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}), torch threads {args.threads}",
         "command": "python scripts/train_prism_tiny.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -363,6 +369,8 @@ def main(argv: list[str] | None = None) -> None:
             out_of_time = args.minutes is not None and (time.time() - t0) / 60 >= args.minutes
             if step >= s.steps or out_of_time or time.time() - last_save >= args.checkpoint_minutes * 60:
                 last = step >= s.steps or out_of_time
+                if out_of_time:
+                    card["stopped_by"] = f"was stopped by its --minutes budget at step {step}"
                 checkpoint(model, tok, s, card, held if last else held_eval, step, tokens, len(contexts), t0)
                 last_save = time.time()
             if step >= s.steps or out_of_time:

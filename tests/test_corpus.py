@@ -49,7 +49,10 @@ def _docs(root: Path) -> list[tuple[str, str]]:
 
 
 def _words(text: str) -> int:
-    return len(text.split()) + sum("\u3000" <= ch <= "\u9fff" for ch in text)
+    """Runs of non-(ASCII-)whitespace, plus one per character in U+3000-U+9FFF."""
+    import re
+
+    return len(re.findall(r"[^\t\n\v\f\r ]+", text)) + sum("\u3000" <= ch <= "\u9fff" for ch in text)
 
 
 def _gpt2():
@@ -115,6 +118,28 @@ def test_groups_by_folder_ext_and_none(corpus):
     everything = corpus_stats(read_corpus([corpus], group_by="none"), [spec])
     assert everything.groups == ["all"]
     assert by_ext.row(spec).tokens == everything.row(spec).tokens == by_folder.row(spec).tokens
+
+
+EDGE_TEXTS = [" leading", "  two", "a  b", "trailing ", "", "\n", "x<unk>y", "🎵 鸟", "ﬁne", "\t tab", "𓀀", "a\u0301",
+              "  ", "<|endoftext|> typed", "[UNK] typed", "lone \ud800 surrogate"]
+
+
+@pytest.mark.parametrize("rel", ["gpt2", "openai-tiktoken/cl100k_base.tiktoken", "phi-3-mini/tokenizer.model",
+                                 "flan-t5/spiece.model", "deberta-v3/spm.model", "bert-base-uncased", "phi-3-mini"])
+def test_round_trip_counts_equal_real_decoding(rel):
+    """The fast round-trip checks (byte joins) agree with decoding through the tokenizer, text by text."""
+    from tokenprism import load_tokenizer
+    from tokenprism.tokenizers.base import repair_surrogates
+
+    tok = load_tokenizer(str(fixture(f"tokenizers/{rel}")))
+    texts = EDGE_TEXTS + [(FIXTURES / "corpus/udhr" / n).read_text(encoding="utf-8") for n in ("eng.txt", "jpn.txt", "ara.txt")]
+    stats = corpus_stats(texts, [tok])
+    expected = 0
+    for text in texts:
+        text = repair_surrogates(text)[0]  # as corpus_stats does (and Tokenizer.encode)
+        ids = tok.encode(text, add_special_tokens=False).ids
+        expected += tok.decode(ids) == text
+    assert stats.row(tok.name).lossless_documents == expected
 
 
 def test_jsonl_and_parquet(tmp_path):

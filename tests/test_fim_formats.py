@@ -171,6 +171,25 @@ def test_codellama_ids_follow_metas_infilling_prompt_tokens(tokenizers: dict, mo
     assert tok.id_to_piece(prompt.ids[prompt.roles.index("suffix")]) != "▁"
 
 
+def test_codellama_prefix_side_matches_transformers(tokenizers: dict, tmp_path) -> None:
+    """transformers' CodeLlamaTokenizer builds the same prompt, except that (in 5.x) it lets its
+    Metaspace pre-tokenizer put a "▁" before the suffix, which Meta's reference strips."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    raw, tok = tokenizers["codellama"]
+    folder = tmp_path / "hf-codellama"
+    folder.mkdir()
+    raw.save(str(folder / "tokenizer.json"))
+    config = {"tokenizer_class": "CodeLlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    hf_ids = AutoTokenizer.from_pretrained(str(folder))(PREFIX, suffix=SUFFIX)["input_ids"]
+    ours = assemble_fim_prompt(tok, prefix=PREFIX, suffix=SUFFIX).ids
+    cut = ours.index(raw.token_to_id("▁<SUF>")) + 1
+    assert hf_ids in (ours, ours[:cut] + [raw.token_to_id("▁")] + ours[cut:])
+
+
 def test_codestral_ids_follow_mistral_common_encode_fim(tokenizers: dict) -> None:
     raw, tok = tokenizers["codestral"]
     bos, pre, suf = (raw.token_to_id(t) for t in ("<s>", "[PREFIX]", "[SUFFIX]"))
@@ -190,6 +209,18 @@ def test_codegemma_stops_at_file_separator(tokenizers: dict) -> None:
     prompt = assemble_fim_prompt(tok, prefix="a", suffix="b")
     assert raw.token_to_id("<|file_separator|>") in prompt.stop_ids
     assert prompt.roles[0] == "bos" and prompt.ids[0] == raw.token_to_id("<bos>")
+
+
+def test_middle_keeps_its_leading_space_like_decode_infilling(tokenizers: dict) -> None:
+    """A CodeLlama middle " return a" comes as "▁return", "▁a": Meta's `decode_infilling` (decode "☺" + ids,
+    drop the "☺") keeps the space that a plain decode strips."""
+    from tokenprism.fim.infill import middle_text
+
+    raw, tok = tokenizers["codellama"]
+    ids = _plain(raw, "return a + b")
+    reference = raw.decode([raw.token_to_id("☺"), *ids])[1:]
+    assert middle_text(tok, ids) == reference == " return a + b"
+    assert tok.decode(ids) == "return a + b"
 
 
 # --- tokens and roles -------------------------------------------------------------------------------

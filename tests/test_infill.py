@@ -37,7 +37,7 @@ def test_prism_tiny_fills_the_body(tiny) -> None:
     _trained()
     result = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=32)
     assert result.stop_reason == "end"
-    assert result.steps[-1].id in result.prompt.stop_ids | tiny.eos_ids
+    assert result.steps[-1].id in result.fim_prompt.stop_ids | tiny.eos_ids
     assert result.middle.strip()
     assert result.text == PREFIX + result.middle + SUFFIX
     assert "return" in result.middle or "a" in result.middle  # a plausible body uses the arguments
@@ -49,7 +49,7 @@ def test_result_shape_and_json(tiny) -> None:
     assert data.keys() == KEYS
     assert data["format"] == "starcoder" and data["mode"] == "psm"
     assert data["prompt"] == f"<fim_prefix>{PREFIX}<fim_suffix>{SUFFIX}<fim_middle>"
-    assert [t["id"] for t in data["prompt_tokens"]] == result.prompt.ids
+    assert [t["id"] for t in data["prompt_tokens"]] == result.fim_prompt.ids
     assert 1 <= len(data["steps"]) <= 3
     assert data["text"] == PREFIX + data["middle"] + SUFFIX
     html = result._repr_html_()
@@ -70,14 +70,14 @@ def test_stops_at_an_end_of_middle_id_and_leaves_it_out(tiny) -> None:
 def test_spm_mode_and_sampling_replay(tiny) -> None:
     a = infill(tiny, prefix=PREFIX, suffix=SUFFIX, mode="spm", max_new_tokens=4, temperature=1.0, seed=7)
     b = infill(tiny, prefix=PREFIX, suffix=SUFFIX, mode="spm", max_new_tokens=4, temperature=1.0, seed=7)
-    assert a.mode == "spm" and a.prompt.text.startswith("<fim_prefix><fim_suffix>")
+    assert a.mode == "spm" and a.prompt.startswith("<fim_prefix><fim_suffix>")
     assert [s.id for s in a.steps] == [s.id for s in b.steps] and a.seed == 7
 
 
 def test_long_texts_are_cut_to_the_context_window(tiny) -> None:
     prefix = "".join(f"x{i} = {i}\n" for i in range(300))
     result = infill(tiny, prefix=prefix, suffix=SUFFIX, max_new_tokens=8)
-    assert len(result.prompt.ids) + 8 <= tiny.context_length
+    assert len(result.fim_prompt.ids) + 8 <= tiny.context_length
     assert result.notes and result.text == prefix + result.middle + SUFFIX
 
 

@@ -13,7 +13,7 @@ from tokenprism.properties import Properties, detect_properties
 
 # fixture (relative to fixtures/tokenizers) → properties it must show
 EXPECTED = {
-    "bert-base-uncased": dict(algorithm="WordPiece", lowercase=True, strips_accents=True, keeps_newlines=False,
+    "bert-base-uncased": dict(algorithm="WordPiece", lowercase=True, strips_accents=True, normalization="NFD", keeps_newlines=False,
                               keeps_tabs=False, unknown_chars="unk token", byte_level=False, prefix_space=False),
     "bert-base-cased": dict(algorithm="WordPiece", lowercase=False, strips_accents=False, keeps_newlines=False,
                             unknown_chars="unk token", normalization="none"),

@@ -12,9 +12,9 @@ transformers, no ray until a model or engine is asked for.
 
 from __future__ import annotations
 
-import sys
+import sys as _sys
 from importlib import import_module
-from types import ModuleType
+from types import ModuleType as _ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -70,6 +70,8 @@ _LAZY = {
     "neighbors": ".embeddings",
     "Neighbors": ".embeddings",
     "load_embedding_model": ".embeddings",
+    # the web page and API
+    "create_app": ".web.app",
 }
 
 __all__ = [
@@ -114,6 +116,8 @@ __all__ = [
     "neighbors",
     "Neighbors",
     "load_embedding_model",
+    # the web page and API
+    "create_app",
     # errors
     "TokenprismError",
     "TokenizerNotFound",
@@ -140,18 +144,18 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-class _Package(ModuleType):
+class _Package(_ModuleType):
     """Some public functions share their module's name (`tokenprism.generate` and generate.py).
     Importing such a module makes Python set the package attribute to the module, which would
     hide the function; keep the function there instead (the module stays in sys.modules)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, ModuleType) and _LAZY.get(name) == f".{name}" and hasattr(value, name):
+        if isinstance(value, _ModuleType) and _LAZY.get(name) == f".{name}" and hasattr(value, name):
             value = getattr(value, name)
         super().__setattr__(name, value)
 
 
-sys.modules[__name__].__class__ = _Package
+_sys.modules[__name__].__class__ = _Package
 
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -216,6 +216,7 @@ def generate_steps(
     sampling = check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
     generator = None if sampling.greedy else new_generator(model.device, random_seed() if seed is None else seed)
     stops = model.eos_ids if stop_ids is None else frozenset(stop_ids)
+    stop_strings = (stop_strings,) if isinstance(stop_strings, str) else tuple(stop_strings)
     tok = model.tokenizer
     ids = list(prompt_ids)
     new: list[int] = []
@@ -360,6 +361,7 @@ def generate(
     >>> g.text, [(s.token, round(s.prob, 2)) for s in g.steps]            # doctest: +SKIP
     """
     model = _as_model(model)
+    stop = (stop,) if isinstance(stop, str) else tuple(stop)
     sampling = check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
     if not sampling.greedy and seed is None:
         from .models.sampling import random_seed
@@ -380,7 +382,7 @@ def generate(
         reason = "interrupted"
     new = [s.id for s in steps]
     if reason != "interrupted":
-        reason = _stop_reason(model, new, stop, max_new_tokens)
+        reason = _stop_reason(model, new, stop)
     return Generation(
         model=model.name, prompt=ready.text, prompt_ids=list(ready.ids), steps=steps,
         text=decode_new(model.tokenizer, new, skip_special_tokens=True), stop_reason=reason,
@@ -388,7 +390,7 @@ def generate(
     )
 
 
-def _stop_reason(model: Model, new: list[int], stop: Sequence[str], max_new_tokens: int) -> str:
+def _stop_reason(model: Model, new: list[int], stop: Sequence[str]) -> str:
     if new and new[-1] in model.eos_ids:
         return "eos"
     if hits_stop_string(model.tokenizer, new, stop):

@@ -50,7 +50,7 @@ class Properties:
     byte_level: bool  # every text is first turned into bytes (GPT-2's Ġ, tiktoken)
     lowercase: bool
     strips_accents: bool
-    normalization: str  # "NFKC", "NFC" (canonical equivalents alike) or "none"
+    normalization: str  # "NFKC", "NFC" (canonical equivalents alike), "NFD" (… and accents stripped) or "none"
     keeps_newlines: bool
     keeps_tabs: bool
     keeps_space_runs: bool  # a run of spaces survives the round trip
@@ -105,6 +105,7 @@ def detect_properties(tok: Tokenizer) -> Properties:
     True
     """
     probe = _Prober(tok)
+    strips_accents = probe.same("café naïve résumé", "cafe naive resume")
     space_tokens, keeps_runs = probe.space_run(8)
     digit_max, digit_whole = probe.digit_groups()
     unknown, evidence_unknown = probe.unknown_chars()
@@ -115,8 +116,8 @@ def detect_properties(tok: Tokenizer) -> Properties:
         base_vocab_size=tok.base_vocab_size,
         byte_level=_byte_level(tok),
         lowercase=probe.same("The QUICK Brown Fox", "the quick brown fox"),
-        strips_accents=probe.same("café naïve résumé", "cafe naive resume"),
-        normalization=probe.normalization(),
+        strips_accents=strips_accents,
+        normalization=probe.normalization(strips_accents=strips_accents),
         keeps_newlines=probe.keeps("line one\nline two", "\n"),
         keeps_tabs=probe.keeps("a\tb", "\t"),
         keeps_space_runs=keeps_runs,
@@ -153,11 +154,13 @@ class _Prober:
     def keeps(self, text: str, part: str) -> bool:
         return part in self.tok.decode(self.encode(text).ids)
 
-    def normalization(self) -> str:
+    def normalization(self, *, strips_accents: bool) -> str:
+        """NFKC: compatibility forms tokenized alike; NFC: canonically equivalent forms alike
+        (NFD when accents are stripped too: decomposed, then the marks dropped, as BERT does)."""
         if self.same("ﬁne ＡＢＣ ①", "fine ABC 1"):
             return "NFKC"
         if self.same("cafe\u0301 \u1100\u1161", "café 가"):
-            return "NFC"
+            return "NFD" if strips_accents else "NFC"
         return "none"
 
     def space_run(self, n: int) -> tuple[int, bool]:

@@ -57,8 +57,9 @@ def embed_command(texts, model, layer, sentence, max_length, batch_size, as_json
 
     result = embed(list(texts), model=model, layer=picked, sentence=sentence, max_length=max_length, batch_size=batch_size)
     if plot:
-        points, labels = plot_points(result)
-        save_plot(plot, kind="scatter", values=points, labels=labels, title=f"{result.model} · layer {result.layer} · PCA")
+        points, labels, groups = plot_points(result)
+        title = f"{result.model} · layer {result.layer} · PCA"
+        save_plot(plot, kind="scatter", values=points, labels=labels, title=title, groups=groups)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -58,7 +58,7 @@ def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_p
       tokenprism explain "The capital of France is" -m gpt2 -n 5
     """
     from ..generate import generate, prepare_prompt
-    from ..render.steps import ids_text, labels_text, steps_table, stop_line
+    from ..render.steps import ids_text, labels_text, stop_line
     from ..render.terminal import tokens_text
 
     model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
@@ -69,7 +69,7 @@ def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_p
     console.print(f"[dim]{model.name} · {model.num_parameters:,} parameters · {model.device}[/dim]")
     _section(console, 1, "the text")
     console.print(repr(prompt))
-    _section(console, 2, f"its {enc.count} tokens")
+    _section(console, 2, f"its {_tokens(enc.count)}")
     console.print(tokens_text(enc.tokens))
     _section(console, 3, "their ids: the only thing the model sees")
     console.print(ids_text(enc.ids, enc.special))
@@ -87,6 +87,10 @@ def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_p
     console.print(f"[dim]{_escape(gen.prompt)}[/dim][bold]{_escape(gen.text)}[/bold]")
     console.print(f"\n[dim]{_escape(stop_line(gen))}[/dim]")
     _finish(gen)
+
+
+def _tokens(n: int) -> str:
+    return f"{n} token" if n == 1 else f"{n} tokens"
 
 
 def _escape(text: str) -> str:
@@ -108,7 +112,10 @@ def _run_live(console: Any, run: Callable[[Callable], Any], *, show_top: bool) -
             steps.append(step)
             live.update(steps_table(steps, show_top=show_top), refresh=console.is_terminal)
 
-        return run(on_step)
+        result = run(on_step)
+    if not console.is_terminal:
+        console.line()  # the last row printed when the live display closed ends without a newline
+    return result
 
 
 def _finish(gen: Any) -> None:
@@ -155,12 +162,24 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
     elif stream:
         gen = _stream(console, model, prompt, settings)
     else:
+        from ..generate import prepare_prompt
         from ..render.steps import generation_view
+        from ..render.terminal import tokens_text
 
+        ready = prepare_prompt(model, prompt, chat=chat, system=system, max_new_tokens=max_new_tokens)
+        # The prompt as the model reads it: a chat template's special tokens show in bold.
+        tokens = model.tokenizer.encode(ready.text, add_special_tokens=not chat).tokens
+        console.print(_assemble(f"prompt · {_tokens(len(ready.ids))}: ", tokens_text(tokens)))
         gen = _run_live(console, lambda on_step: run_generate(prompt, model, on_step=on_step, **settings),
                         show_top=show_top > 0)
         console.print(generation_view(gen, show_steps=False))
     _finish(gen)
+
+
+def _assemble(*parts: Any) -> Any:
+    from rich.text import Text
+
+    return Text.assemble(*parts)
 
 
 def _json_line(step: Any) -> None:

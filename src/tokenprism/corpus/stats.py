@@ -23,17 +23,29 @@ __all__ = ["Tally", "GroupStats", "CorpusStats", "TOTAL", "count_words", "tally_
 TOTAL = "(all)"
 
 # Scripts written without spaces between words: each character counts as a word of its own.
-# Their UTF-8 lead bytes 0xE3-0xE9 cover U+3000-U+9FFF (kana, CJK ideographs), counted with bytes.count.
-_CJK_LEAD_BYTES = tuple(bytes([b]) for b in range(0xE3, 0xEA))
+# Their UTF-8 lead bytes 0xE3-0xE9 cover U+3000-U+9FFF (kana, CJK ideographs, the ideographic space).
+_CJK_LEAD = np.zeros(256, dtype=bool)
+_CJK_LEAD[0xE3:0xEA] = True
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 32]] = True
 
 
-def count_words(text: str, data: bytes) -> int:
-    """Words for fertility: whitespace-separated words, plus one per kana/CJK character (U+3000-U+9FFF).
+def count_words(data: bytes) -> int:
+    """Words for fertility: runs of non-whitespace (ASCII whitespace), plus one per kana/CJK
+    character (U+3000-U+9FFF), counted on the UTF-8 bytes without building any strings.
 
-    >>> count_words("two words", b"two words")
+    >>> count_words("two words".encode())
     2
     """
-    return len(text.split()) + sum(data.count(b) for b in _CJK_LEAD_BYTES)
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if arr.size == 0:
+        return 0
+    space = _ASCII_SPACE[arr]
+    starts = int(np.count_nonzero(~space[1:] & space[:-1])) + (0 if space[0] else 1)
+    return starts + int(np.count_nonzero(_CJK_LEAD[arr]))
+
+
+_WHITESPACE = b" \t\n\r\x0b\x0c"
 
 
 @dataclass
@@ -104,16 +116,24 @@ class TokenizerJob:
     def round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray,
                     lengths: list[int]) -> list[bool]:
         """Whether decoding each document's ids gives its text back exactly."""
-        encoding = getattr(self.tokenizer, "encoding", None)
-        if encoding is not None:  # tiktoken: its own threaded byte decoder
-            return [a == b for a, b in zip(encoding.decode_bytes_batch(ids), data)]
+        if self.tokenizer.backend == "tiktoken":
+            # tiktoken cuts the UTF-8 of the text into tokens, so their bytes join back into it by
+            # construction; only lone surrogates could not, and documents reach the fold without any
+            # (the reader decodes bytes; corpus_stats repairs given strings as Tokenizer.encode does).
+            return [True] * len(texts)
         if self.decodes_to_bytes:
             return self._bytes_equal(data, flat, lengths)
-        processor = getattr(self.tokenizer, "processor", None)
-        if processor is not None and not np.isin(flat, self._control_ids()).any():
-            # sentencepiece's batch decoder drops control symbols; without any it decodes as we do
-            return [a == b for a, b in zip(processor.decode(ids, num_threads=-1), texts)]
+        if self.tokenizer.backend == "sentencepiece" and not np.isin(flat, self._control_ids()).any():
+            # sentencepiece decodes by joining its pieces (▁ → space, <0xNN> → that byte, <unk> → " ⁇ ",
+            # never the text it replaced) and dropping the space its dummy prefix put in front
+            return self._bytes_equal(data, flat, lengths, strip_prefix=self._dummy_prefix())
+        if self.tokenizer.model_type == "WordPiece" and getattr(self.tokenizer, "backend_tokenizer", None) is not None:
+            return self._wordpiece_round_trips(texts, data, ids, flat, lengths)
         return [a == b for a, b in zip(self.decode(ids), texts)]
+
+    def _dummy_prefix(self) -> bool:
+        first = self.encode(["a"])[0]
+        return bool(first) and self.tokenizer.token_bytes(first[0]).startswith(b" ")
 
     def _control_ids(self) -> np.ndarray:
         return np.fromiter((i for i in self.tokenizer._special_ids if i != self.unk), dtype=np.int64)
@@ -126,19 +146,38 @@ class TokenizerJob:
             return raw.decode_batch(ids, skip_special_tokens=False)
         return [tok.decode(x) for x in ids]
 
-    def _bytes_equal(self, data: list[bytes], flat: np.ndarray, lengths: list[int]) -> list[bool]:
-        """Join every token's bytes with one vectorised gather (far cheaper than decoding to str)."""
+    def _joined(self, flat: np.ndarray, lengths: list[int]) -> tuple[bytes, list[int]]:
+        """Every token's bytes joined, with one vectorised gather (far cheaper than decoding to
+        str), and where each document's bytes start and end in it."""
         buf, start, size = self._byte_table()
         sizes = size[flat]
-        bounds = np.concatenate(([0], np.cumsum(lengths)))
         byte_bounds = np.concatenate(([0], np.cumsum(sizes)))
+        steps = np.repeat(start[flat] - byte_bounds[:-1], sizes) + np.arange(int(byte_bounds[-1]), dtype=np.int64)
+        doc_bounds = byte_bounds[np.concatenate(([0], np.cumsum(lengths)))]
+        return buf[steps].tobytes(), doc_bounds.tolist()
+
+    def _bytes_equal(self, data: list[bytes], flat: np.ndarray, lengths: list[int], *,
+                     strip_prefix: bool = False) -> list[bool]:
+        joined, bounds = self._joined(flat, lengths)
         out = []
-        total = int(byte_bounds[-1])
-        steps = np.repeat(start[flat] - byte_bounds[:-1], sizes) + np.arange(total, dtype=np.int64)
-        joined = buf[steps].tobytes()
         for k, d in enumerate(data):
-            lo, hi = int(byte_bounds[bounds[k]]), int(byte_bounds[bounds[k + 1]])
+            lo, hi = bounds[k], bounds[k + 1]
+            if strip_prefix and hi > lo and joined[lo : lo + 1] == b" ":
+                lo += 1
             out.append(hi - lo == len(d) and joined[lo:hi] == d)
+        return out
+
+    def _wordpiece_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]],
+                               flat: np.ndarray, lengths: list[int]) -> list[bool]:
+        """WordPiece decoding only puts spaces between the tokens' own text (and takes some out), so a
+        document whose non-space bytes differ from its tokens' cannot round-trip: only the others
+        are decoded to check."""
+        joined, bounds = self._joined(flat, lengths)
+        out = [False] * len(texts)
+        maybe = [k for k, d in enumerate(data)
+                 if joined[bounds[k] : bounds[k + 1]].translate(None, _WHITESPACE) == d.translate(None, _WHITESPACE)]
+        for k, decoded in zip(maybe, self.decode([ids[k] for k in maybe]) if maybe else []):
+            out[k] = decoded == texts[k]
         return out
 
     def _byte_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,7 +238,7 @@ def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, 
 def doc_facts(docs: Sequence[Document]) -> tuple[list[tuple[int, int, int]], list[bytes]]:
     """(chars, bytes, words) of each document, and its UTF-8."""
     data = [d.text.encode("utf-8", "replace") for d in docs]
-    return [(len(d.text), len(b), count_words(d.text, b)) for d, b in zip(docs, data)], data
+    return [(len(d.text), len(b), count_words(b)) for d, b in zip(docs, data)], data
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ torch and transformers are imported only when a model is loaded.
 
 from __future__ import annotations
 
-from .embed import Embeddings, embed
+from .vectors import Embeddings, embed
 from .model import DEFAULT_MODEL, EmbeddingModel, load_embedding_model
 from .pooling import PoolingSpec
-from .similar import Neighbor, Neighbors, Similarity, cosine_matrix, neighbors, similar
+from .words import Neighbor, Neighbors, Similarity, cosine_matrix, neighbors, similar
 
 __all__ = [
     "embed",

@@ -60,7 +60,7 @@ _PSM = (PRE, "prefix", SUF, "suffix", MID)
 _SPM = (PRE, SUF, "suffix", MID, "prefix")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per family: compared and hashed by identity
 class FimFormat:
     """One family's FIM prompt format, as data.
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from .formats import FimFormat, FimPrompt, assemble_fim_prompt, joined_bytes
 
 if TYPE_CHECKING:
     from ..generate import Step
     from ..models import Model
     from ..tokenizers.base import Tokenizer
+    from ..types import Encoding
 
 __all__ = [
     "Infill",
@@ -51,7 +52,7 @@ class Infill:
     model: str
     format: str
     mode: str
-    prompt: FimPrompt
+    fim_prompt: FimPrompt
     steps: list[Step]
     middle: str
     prefix: str
@@ -65,6 +66,15 @@ class Infill:
         return self.prefix + self.middle + self.suffix
 
     @property
+    def prompt(self) -> str:
+        """The prompt string (sentinels written out); `fim_prompt` has its ids and roles."""
+        return self.fim_prompt.text
+
+    @property
+    def prompt_tokens(self) -> Encoding:
+        return self.fim_prompt.encoding
+
+    @property
     def ids(self) -> list[int]:
         """The new ids, in order (the end token included, where there is one)."""
         return [s.id for s in self.steps]
@@ -74,8 +84,8 @@ class Infill:
             "model": self.model,
             "format": self.format,
             "mode": self.mode,
-            "prompt": self.prompt.text,
-            "prompt_tokens": self.prompt.tokens_dicts(),
+            "prompt": self.prompt,
+            "prompt_tokens": self.fim_prompt.tokens_dicts(),
             "steps": [s.to_dict() for s in self.steps],
             "middle": self.middle,
             "text": self.text,
@@ -166,7 +176,7 @@ def infill_prompt(
     ended = bool(steps) and steps[-1].id in stops and not interrupted
     written = [s.id for s in steps[:-1]] if ended else [s.id for s in steps]  # less the end token
     return Infill(
-        model=model.name, format=prompt.format.name, mode=prompt.mode, prompt=prompt, steps=steps,
+        model=model.name, format=prompt.format.name, mode=prompt.mode, fim_prompt=prompt, steps=steps,
         middle=middle_text(model.tokenizer, written), prefix=prompt.prefix, suffix=prompt.suffix,
         stop_reason="interrupted" if interrupted else "end" if ended else "length",
         seed=None if sampling.greedy else seed, notes=list(prompt.notes),
@@ -204,8 +214,6 @@ def split_at_fill(text: str, *, marker: str = FILL_MARKER, source: str = "the te
     """
     count = text.count(marker)
     if count != 1:
-        from ..errors import InputError
-
         found = "no" if count == 0 else str(count)
         raise InputError(f"{source} has {found} {marker} markers; put exactly one {marker} where the middle goes")
     prefix, suffix = text.split(marker)

@@ -69,24 +69,28 @@ def _short(text: str, width: int = 24) -> str:
 
 
 # --- SVG -------------------------------------------------------------------------------------
-def scatter_svg(points: np.ndarray, labels: Sequence[str], *, title: str = "", size: int = 480) -> str:
-    """Labelled points scaled into a square SVG."""
-    pad = 40
-    xs, ys = points[:, 0], points[:, 1]
+_PALETTE = ("#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f", "#8c510a", "#4d4d4d")
+
+
+def scatter_svg(points: np.ndarray, labels: Sequence[str], *, title: str = "", groups: Sequence[int] | None = None, size: int = 480) -> str:
+    """Labelled points scaled into a square plot (room on the right for labels); `groups` colours them."""
+    pad, room = 40, 140
+    colours = [_PALETTE[g % len(_PALETTE)] for g in (groups or [0] * len(labels))]
 
     def scale(values: np.ndarray, flip: bool) -> list[float]:
         lo, hi = float(values.min()), float(values.max())
         span = hi - lo or 1.0
         return [pad + (size - 2 * pad) * ((hi - v) if flip else (v - lo)) / span for v in values]
 
-    px, py = scale(xs, False), scale(ys, True)
+    px, py = scale(points[:, 0], False), scale(points[:, 1], True)
     dots = "".join(
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#2166ac"><title>{escape(lab)}</title></circle>'
-        f'<text x="{x + 6:.1f}" y="{y - 6:.1f}" font-size="11">{escape(_short(lab))}</text>'
-        for x, y, lab in zip(px, py, labels)
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{c}"><title>{escape(lab)}</title></circle>'
+        f'<text x="{x + 6:.1f}" y="{y - 6:.1f}" font-size="11" fill="{c}">{escape(_short(lab))}</text>'
+        for x, y, lab, c in zip(px, py, labels, colours)
     )
+    width = size + room
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{size}" viewBox="0 0 {width} {size}" '
         f'font-family="ui-monospace,monospace" role="img"><rect width="100%" height="100%" fill="#fff"/>'
         f'<text x="{pad}" y="20" font-size="13">{escape(title)}</text>'
         f'<text x="{size // 2}" y="{size - 8}" font-size="10" fill="#777">PC1</text>'
@@ -122,23 +126,27 @@ def heatmap_svg(matrix: np.ndarray, labels: Sequence[str], *, title: str = "", c
 
 
 # --- files -----------------------------------------------------------------------------------
-def plot_points(emb: Embeddings) -> tuple[np.ndarray, list[str]]:
-    """The vectors a scatter shows and their labels: each real token (or each text's sentence vector)."""
+def plot_points(emb: Embeddings) -> tuple[np.ndarray, list[str], list[int]]:
+    """The vectors a scatter shows, their labels and which text each comes from: each real token
+    (or each text's sentence vector)."""
     import numpy as np
 
     if emb.layer == "all":
         raise UsageError("a plot shows one layer: pass --layer N (or leave the default, the last layer)")
     if emb.sentence:
-        return emb.vectors, [f"{i + 1}: {t}" for i, t in enumerate(emb.texts)]
+        return emb.vectors, [f"{i + 1}: {t}" for i, t in enumerate(emb.texts)], list(range(len(emb.texts)))
     many = len(emb.texts) > 1
-    rows, labels = [], []
+    rows, labels, groups = [], [], []
     for i, tokens in enumerate(emb.tokens):
         rows.append(emb.token_vectors(i))
         labels.extend(f"{tok} ({i + 1})" if many else tok for tok in tokens)
-    return np.concatenate(rows), labels
+        groups.extend([i] * len(tokens))
+    return np.concatenate(rows), labels, groups
 
 
-def save_plot(path: str | Path, *, kind: str, values: np.ndarray, labels: Sequence[str], title: str) -> Path:
+def save_plot(
+    path: str | Path, *, kind: str, values: np.ndarray, labels: Sequence[str], title: str, groups: Sequence[int] | None = None
+) -> Path:
     """Write a scatter (`values` = vectors, projected with PCA) or a heat map (`values` = a square matrix)
     to .png / .svg (matplotlib) or .html (our own inline SVG)."""
     out = check_plot_path(path)
@@ -147,10 +155,10 @@ def save_plot(path: str | Path, *, kind: str, values: np.ndarray, labels: Sequen
         raise UsageError(f"unknown plot kind {kind!r}: scatter or heatmap")
     data = pca_2d(values) if kind == "scatter" else values
     if suffix == ".html":
-        svg = scatter_svg(data, labels, title=title) if kind == "scatter" else heatmap_svg(data, labels, title=title)
+        svg = scatter_svg(data, labels, title=title, groups=groups) if kind == "scatter" else heatmap_svg(data, labels, title=title)
         _write(out, f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title></head><body>{svg}</body></html>')
     else:
-        _matplotlib_plot(out, kind=kind, data=data, labels=labels, title=title)
+        _matplotlib_plot(out, kind=kind, data=data, labels=labels, title=title, groups=groups)
     return out
 
 
@@ -169,7 +177,9 @@ def _write(out: Path, text: str) -> None:
         raise UsageError(f"cannot write {out}: {exc.strerror}") from None
 
 
-def _matplotlib_plot(out: Path, *, kind: str, data: np.ndarray, labels: Sequence[str], title: str) -> None:
+def _matplotlib_plot(
+    out: Path, *, kind: str, data: np.ndarray, labels: Sequence[str], title: str, groups: Sequence[int] | None
+) -> None:
     try:
         import matplotlib
 
@@ -181,9 +191,10 @@ def _matplotlib_plot(out: Path, *, kind: str, data: np.ndarray, labels: Sequence
     fig, ax = plt.subplots(figsize=(7, 6) if kind == "scatter" else (3 + 0.7 * n, 2 + 0.6 * n))
     try:
         if kind == "scatter":
-            ax.scatter(data[:, 0], data[:, 1], s=18, color="#2166ac")
-            for (x, y), lab in zip(data, labels):
-                ax.annotate(_short(lab), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=8)
+            colours = [_PALETTE[g % len(_PALETTE)] for g in (groups or [0] * n)]
+            ax.scatter(data[:, 0], data[:, 1], s=18, c=colours)
+            for (x, y), lab, c in zip(data, labels, colours):
+                ax.annotate(_short(lab), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=8, color=c)
             ax.set_xlabel("PC1")
             ax.set_ylabel("PC2")
         else:
@@ -282,7 +293,7 @@ def embeddings_html(emb: Embeddings, *, values: int = 8, max_rows: int = 24) -> 
     more = f'<div class="tp-meta">… {len(rows) - max_rows} more rows</div>' if len(rows) > max_rows else ""
     picture = ""
     if emb.sentence and len(emb.texts) > 1:
-        from ..embeddings.similar import cosine_matrix
+        from ..embeddings.words import cosine_matrix
 
         picture = heatmap_svg(cosine_matrix(vectors), [f"{i + 1}: {t}" for i, t in enumerate(emb.texts)], title="cosine similarity")
     return f'{STYLE}{_TABLE_STYLE}<div class="tp"><div class="tp-meta">{meta}</div>{notes}{_table(rows[:max_rows], values)}{more}{picture}</div>'

@@ -11,9 +11,10 @@ from rich.console import Group
 from rich.style import Style
 from rich.text import Text
 
+from .html import DISPLAY_LIMIT as HTML_LIMIT
 from .html import STYLE, escape, token_span
 from .steps import STEPS_STYLE, _step_row_html, ids_text, steps_table
-from .terminal import terminal_label, token_style
+from .terminal import DISPLAY_LIMIT, terminal_label, token_style
 
 if TYPE_CHECKING:
     from ..fim.formats import FimPrompt
@@ -51,10 +52,15 @@ def sentinel_legend(prompt: FimPrompt) -> str:
     return f"sentinels: {shown}\nthe middle ends at: {stops}"
 
 
-def fim_prompt_view(prompt: FimPrompt) -> Group:
+def _elided(prompt: FimPrompt, limit: int) -> list[str]:
+    extra = len(prompt.ids) - limit
+    return [f"… {extra:,} more tokens not shown (use --json for all)"] if extra > 0 else []
+
+
+def fim_prompt_view(prompt: FimPrompt, *, limit: int = DISPLAY_LIMIT) -> Group:
     """The prompt as tokens (sentinels bold and underlined), its ids, the legend and any notes."""
     tokens = Text()
-    for token, role in zip(prompt.encoding.tokens, prompt.roles):
+    for token, role in zip(prompt.encoding.tokens[:limit], prompt.roles):
         label = token.label if token.special or token.fragment else terminal_label(token.label)
         style = token_style(token.id, special=token.special)
         if role == "sentinel":
@@ -64,10 +70,10 @@ def fim_prompt_view(prompt: FimPrompt) -> Group:
         Text(prompt_header(prompt), style="bold"),
         tokens,
         Text(""),
-        ids_text(prompt.ids, prompt.encoding.special),
+        ids_text(prompt.ids[:limit], prompt.encoding.special),
         Text(sentinel_legend(prompt), style="dim"),
     ]
-    parts += [Text(f"note: {n}", style="yellow") for n in prompt.notes]
+    parts += [Text(f"note: {n}", style="yellow") for n in [*_elided(prompt, limit), *prompt.notes]]
     return Group(*parts)
 
 
@@ -88,7 +94,7 @@ def infill_stop_line(result: Infill) -> str:
 
 def infill_view(result: Infill, *, show_prompt: bool = True, show_steps: bool = True, show_top: bool = True) -> Group:
     """The whole infill: prompt, steps (unless a live table showed them), the completed text."""
-    parts: list = [fim_prompt_view(result.prompt), Text("")] if show_prompt else []
+    parts: list = [fim_prompt_view(result.fim_prompt), Text("")] if show_prompt else []
     if show_steps and result.steps:
         parts += [steps_table(result.steps, show_top=show_top), Text("")]
     parts += [completed_text(result), Text(""), Text(infill_stop_line(result), style="dim")]
@@ -96,16 +102,16 @@ def infill_view(result: Infill, *, show_prompt: bool = True, show_steps: bool = 
 
 
 # --- HTML -----------------------------------------------------------------------------------------
-def _prompt_block(prompt: FimPrompt) -> str:
+def _prompt_block(prompt: FimPrompt, limit: int = HTML_LIMIT) -> str:
     spans = []
-    for token, role in zip(prompt.encoding.tokens, prompt.roles):
+    for token, role in zip(prompt.encoding.tokens[:limit], prompt.roles):
         span = token_span(token)
         spans.append(span.replace('class="tp-tok', 'class="tp-tok tp-sentinel', 1) if role == "sentinel" else span)
-    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in prompt.notes)
+    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in [*_elided(prompt, limit), *prompt.notes])
     legend = escape(sentinel_legend(prompt)).replace("\n", "<br>")
     return (
         f'<div class="tp-meta">{escape(prompt_header(prompt))}</div><div>{"".join(spans)}</div>'
-        f'<div class="tp-ids">{" ".join(map(str, prompt.ids))}</div><div class="tp-meta">{legend}</div>{notes}'
+        f'<div class="tp-ids">{" ".join(map(str, prompt.ids[:limit]))}</div><div class="tp-meta">{legend}</div>{notes}'
     )
 
 
@@ -119,7 +125,7 @@ def infill_html(result: Infill) -> str:
     rows = "".join(_step_row_html(s) for s in result.steps)
     middle = escape(result.middle) if result.middle else "∅"
     return (
-        f'{STYLE}{STEPS_STYLE}{INFILL_STYLE}<div class="tp">{_prompt_block(result.prompt)}'
+        f'{STYLE}{STEPS_STYLE}{INFILL_STYLE}<div class="tp">{_prompt_block(result.fim_prompt)}'
         '<table class="tp-steps"><tr><th>step</th><th>token</th><th>id</th><th>prob</th>'
         f"<th>entropy (bits)</th><th>top alternatives</th></tr>{rows}</table>"
         f'<div class="tp-text"><span class="tp-ctx">{escape(result.prefix)}</span>'

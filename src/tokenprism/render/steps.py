@@ -42,7 +42,8 @@ STEPS_STYLE = """<style>
 
 # --- terminal ----------------------------------------------------------------------------------
 def _label(label: str, special: bool) -> str:
-    return label if special or label.startswith("<0x") else terminal_label(label)
+    # In a table cell a newline token shows as ↵ without breaking the row.
+    return label if special or label.startswith("<0x") else terminal_label(label).replace("↵\n", "↵")
 
 
 def token_chip(token_id: int, label: str, *, special: bool = False) -> Text:

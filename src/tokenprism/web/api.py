@@ -7,6 +7,7 @@ JSON in one place (app.py).
 from __future__ import annotations
 
 import importlib.util
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -28,6 +29,25 @@ from .stream import GenerationSlots, StepRun, stream_steps
 __all__ = ["router", "ServerState", "Busy", "JSON"]
 
 router = APIRouter(prefix="/api", responses={code: {"model": ErrorResponse} for code in (400, 403, 404, 413, 422, 429, 501)})
+
+
+#: transformers' from_pretrained is not safe to run in two threads at once (it patches torch globally
+#: while it builds the model on the meta device), so the server loads one model at a time.
+_LOADING = threading.Lock()
+
+
+def load_model_once(spec: str) -> Any:
+    from ..models import load_model
+
+    with _LOADING:
+        return load_model(spec)
+
+
+def load_embedding_model_once(spec: str) -> Any:
+    from ..embeddings import load_embedding_model
+
+    with _LOADING:
+        return load_embedding_model(spec)
 
 
 class Busy(TokenprismError):
@@ -191,7 +211,6 @@ class EventStream(StreamingResponse):
 def _prepare_generation(spec: str, body: GenerateRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
     """Load the model and make the prompt ids (in the threadpool: loading takes seconds)."""
     from ..generate import check_sampling, prepare_prompt
-    from ..models import load_model
 
     sampling = check_sampling(body.temperature, body.top_k, body.top_p, max_new_tokens=max_new, show_top=body.show_top)
     seed = body.seed
@@ -199,11 +218,11 @@ def _prepare_generation(spec: str, body: GenerateRequest, max_new: int) -> tuple
         from ..models.sampling import random_seed
 
         seed = random_seed()
-    model = load_model(spec)
+    model = load_model_once(spec)
     return model, prepare_prompt(model, body.prompt, chat=body.chat, system=body.system, max_new_tokens=max_new), seed
 
 
-@router.post("/generate", response_class=EventStream, responses={200: {"content": {"text/event-stream": {}}}})
+@router.post("/generate", response_class=EventStream, status_code=200, responses={200: {"content": {"text/event-stream": {}}}})
 async def generate(body: GenerateRequest, request: Request) -> EventStream:
     """Generate step by step, as server-sent events: `prompt`, one `step` per token (with its
     probability and top alternatives), then `done` (stop_reason: eos, stop, length, time) or `error`.
@@ -274,7 +293,7 @@ def embed(body: EmbedRequest, request: Request) -> JSON:
     from ..embeddings import cosine_matrix, embed as embed_texts
 
     spec = state(request).embedding_spec(body.model)
-    emb = embed_texts(body.texts, model=spec, layer=body.layer, sentence=body.sentence)
+    emb = embed_texts(body.texts, model=load_embedding_model_once(spec), layer=body.layer, sentence=body.sentence)
     vectors, labels = _points(emb)
     return JSON({
         "model": emb.model, "layer": emb.layer, "sentence": emb.sentence, "texts": emb.texts, "tokens": emb.tokens,
@@ -303,5 +322,5 @@ def similar(body: SimilarRequest, request: Request) -> JSON:
     from ..embeddings import similar as similar_word
 
     spec = state(request).embedding_spec(body.model)
-    sim = similar_word(body.word, body.contexts, model=spec, layer=body.layer)
+    sim = similar_word(body.word, body.contexts, model=load_embedding_model_once(spec), layer=body.layer)
     return JSON({**sim.to_dict(), "points": points_payload(sim.vectors)})

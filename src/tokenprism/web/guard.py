@@ -1,7 +1,8 @@
 """The door every request passes before the app sees it (a plain ASGI middleware, no buffering tricks):
 
 1. the Host header must name this server (localhost, 127.0.0.1 or [::1] with its port), so a web page
-   on another site cannot reach it through DNS rebinding → 421;
+   on another site cannot reach it through DNS rebinding → 421; a browser request sent by another
+   site's page (its Origin header) → 403;
 2. past the concurrency limit a request is answered 429 at once, rather than queued without bound;
 3. a body larger than the limit is refused with 413, whether its Content-Length says so or the bytes
    that actually arrive do (a chunked upload has no Content-Length).
@@ -47,10 +48,10 @@ def host_problem(scope: Scope, allowed: tuple[str, ...]) -> str | None:
         return f"the Host header names {name or 'nothing'}, not this server; open the page at {origin}"
     if port is not None and server[1] is not None and port != int(server[1]):
         return f"the Host header names port {port}, not this server's {server[1]}; open the page at {origin}"
-    return origin_problem(scope, allowed, origin)
+    return None
 
 
-def origin_problem(scope: Scope, allowed: tuple[str, ...], origin: str) -> str | None:
+def origin_problem(scope: Scope, allowed: tuple[str, ...]) -> str | None:
     """A browser names the page that sent a request in Origin: refuse other sites' pages, so that a
     form on some web site cannot make this server work (it could not read the answer anyway)."""
     raw = next((v for k, v in scope.get("headers", ()) if k == b"origin"), None)
@@ -62,7 +63,7 @@ def origin_problem(scope: Scope, allowed: tuple[str, ...], origin: str) -> str |
     server_port = (scope.get("server") or ("", None))[1]
     if scheme == "http" and (name in LOOPBACK_NAMES or name in allowed) and port == server_port:
         return None
-    return f"requests from other sites' pages ({value}) are refused; open the page at {origin}"
+    return f"requests from other sites' pages ({value[:80]}) are refused"
 
 
 def split_host(value: str) -> tuple[str, int | None]:
@@ -112,6 +113,10 @@ class Guard:
         problem = host_problem(scope, self.allowed_hosts)
         if problem is not None:
             await respond(send, 421, problem)
+            return
+        problem = origin_problem(scope, self.allowed_hosts)
+        if problem is not None:
+            await respond(send, 403, problem)
             return
         if self.active >= self.concurrency_limit:
             await respond(send, 429, f"the server is busy ({self.concurrency_limit} requests at once); try again in a moment",

@@ -37,6 +37,7 @@ class GenerationSlots:
         self._free = threading.BoundedSemaphore(limit)
         self._lock = threading.Lock()
         self.running = 0
+        self.last_steps = 0  # steps the last finished generation made (a stopped one makes few)
 
     def try_take(self) -> bool:
         if not self._free.acquire(blocking=False):
@@ -45,9 +46,10 @@ class GenerationSlots:
             self.running += 1
         return True
 
-    def give_back(self) -> None:
+    def give_back(self, *, steps: int = 0) -> None:
         with self._lock:
             self.running -= 1
+            self.last_steps = steps
         self._free.release()
 
 
@@ -67,8 +69,10 @@ class StepRun:
 def _worker(run: StepRun, put: Callable[[tuple[str, Any]], None]) -> None:
     started = time.monotonic()
     reason = "done"
+    made = 0
     try:
         for step in run.steps():
+            made += 1
             put(("step", step))
             # Checked between steps: one forward pass is the most a stop or a timeout waits for.
             if run.stop.is_set():
@@ -84,7 +88,7 @@ def _worker(run: StepRun, put: Callable[[tuple[str, Any]], None]) -> None:
         put(("error", f"generation failed ({type(exc).__name__}); see the server's log"))
         raise
     finally:
-        run.slots.give_back()
+        run.slots.give_back(steps=made)
 
 
 async def stream_steps(run: StepRun, first: dict[str, Any], finish: Callable[[str], dict[str, Any]]) -> AsyncIterator[bytes]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import InputError, UsageError
-from .embed import Layer, ModelSpec, embed
+from .vectors import Layer, ModelSpec, embed
 from .model import DEFAULT_MODEL, EmbeddingModel, load_embedding_model
 
 if TYPE_CHECKING:
