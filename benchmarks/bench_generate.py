@@ -5,7 +5,7 @@ Bars: ≤ 1.10× time per token; time per token at step 200 within 1.3× of step
 reused, so a step costs the same as the one before it, not more).
 
     python benchmarks/bench_generate.py             # prism-tiny if built, else the fake GPT-2 fixture
-    python benchmarks/bench_generate.py --model gpt2 --tokens 300
+    python benchmarks/bench_generate.py --model gpt2 --tokens 300 --threads 0   # torch's own thread count
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model spec (default: prism-tiny if built, else fake-gpt2)")
     parser.add_argument("--tokens", type=int, default=210, help="new tokens per run (≥ 205 to see step 200)")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads for both sides (default: torch's)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for both sides (0: torch's default). One by default: on a shared "
+                             "2-core machine, multi-threaded timings are dominated by stalls from other processes")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,20 +87,24 @@ def main() -> None:
     for _ in range(args.repeat):  # interleaved, so a busy machine slows both alike
         our_runs.append(ours(model, ids, n))
         anchor_runs.append(anchor(model, ids, n))
-    ours_total = statistics.median(r[-1] for r in our_runs)
-    anchor_total = statistics.median(anchor_runs)
+    # On a shared machine stalls from other processes dominate the spread; the quietest run of each
+    # (as timeit reports) is the figure, the medians are printed beside it.
+    ours_total, anchor_total = min(r[-1] for r in our_runs), min(anchor_runs)
+    ours_median, anchor_median = statistics.median(r[-1] for r in our_runs), statistics.median(anchor_runs)
     # A busy machine adds random stalls; the quietest run shows what a step itself costs.
     at20 = min(per_token_at(r, 20) for r in our_runs)
     at200 = min(per_token_at(r, min(200, n - 10)) for r in our_runs)
 
     print(f"# step-by-step generation vs transformers generate()  ({machine()}, torch threads {torch.get_num_threads()})")
     print(f"model: {spec} ({model.num_parameters:,} parameters, {model.device}/{model.dtype}); prompt {len(ids)} tokens; "
-          f"{n} new tokens; median of {args.repeat} interleaved runs")
-    print(f"{'':34}{'total':>10}{'per token':>12}")
-    print(f"{'ours (top-10, entropy per step)':34}{ours_total * 1000:9.1f}ms{ours_total / n * 1000:10.2f}ms")
-    print(f"{'transformers generate() greedy':34}{anchor_total * 1000:9.1f}ms{anchor_total / n * 1000:10.2f}ms")
+          f"{n} new tokens; best of {args.repeat} interleaved runs")
+    print(f"{'':34}{'total':>10}{'per token':>12}{'median run':>13}")
+    for name, best, median in (("ours (top-10, entropy per step)", ours_total, ours_median),
+                               ("transformers generate() greedy", anchor_total, anchor_median)):
+        print(f"{name:34}{best * 1000:9.1f}ms{best / n * 1000:10.2f}ms{median * 1000:11.1f}ms")
     ratio = ours_total / anchor_total
-    print(f"ratio ours/generate(): {ratio:.3f}x   (bar ≤ 1.10x: {'PASS' if ratio <= 1.10 else 'FAIL'})")
+    print(f"ratio ours/generate(): {ratio:.3f}x   (bar ≤ 1.10x: {'PASS' if ratio <= 1.10 else 'FAIL'}; "
+          f"medians: {ours_median / anchor_median:.3f}x)")
     growth = at200 / at20
     print(f"per token at step 20: {at20 * 1000:.2f}ms, at step {min(200, n - 10)}: {at200 * 1000:.2f}ms, "
           f"ratio {growth:.3f}x   (bar ≤ 1.3x: {'PASS' if growth <= 1.3 else 'FAIL'})")

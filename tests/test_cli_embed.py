@@ -99,7 +99,7 @@ def test_neighbors(capsys):
         (["similar", "bank", "--context", "the shore"], "'bank' is not in context 1"),
         (["similar", "bank"], "no contexts given"),
         (["neighbors", "king", "-k", "0"], "k must be a positive integer"),
-        (["embed", "x", "-m", "/nonexistent/model/folder"], "cannot get"),
+        (["embed", "x", "-m", "/nonexistent/model/folder"], "/nonexistent/model/folder"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, message):

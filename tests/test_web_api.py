@@ -361,6 +361,32 @@ def test_prism_tiny_generation_streams_steps(client) -> None:
     assert events[0][0] == "prompt" and len([k for k, _ in events if k == "step"]) >= 1 and events[-1][0] == "done"
 
 
+def test_infill_streams_the_middle_with_the_fim_prompt(client) -> None:
+    if not (PRISM / "model.safetensors").is_file():
+        pytest.skip("the bundled prism-tiny model is not built yet")
+    from tokenizers import Tokenizer
+
+    ref = Tokenizer.from_file(str(PRISM / "tokenizer.json"))
+    prefix, suffix = "def add(a, b):\n    ", "\n\nprint(add(1, 2))"
+    with client.stream("POST", "/api/infill", json={"prefix": prefix, "suffix": suffix, "model": "prism-tiny",
+                                                    "max_new_tokens": 12}) as r:
+        assert r.status_code == 200, r.read()
+        events = list(read_events(r))
+    prompt, done = events[0][1], events[-1][1]
+    assert events[0][0] == "prompt" and events[-1][0] == "done"
+    # StarCoder-style PSM prompt, each sentinel one special token, as the tokenizers library reads it.
+    assert prompt["prompt"] == f"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>"
+    assert prompt["ids"] == ref.encode(prompt["prompt"]).ids
+    assert [prompt["labels"][i] for i in prompt["special"]] == ["<fim_prefix>", "<fim_suffix>", "<fim_middle>"]
+    assert done["text"] == prefix + done["middle"] + suffix and done["stop_reason"] in ("end", "length")
+    assert "".join(d["text"] for k, d in events if k == "step") == done["middle"]
+
+
+def test_infill_with_a_model_without_sentinels_is_a_4xx(client) -> None:
+    error = assert_error(client.post("/api/infill", json={"prefix": "a", "suffix": "b", "model": fake_model()}))
+    assert "FIM" in error or "sentinel" in error
+
+
 # --- embeddings (loads a real encoder: slow) ---------------------------------------------------------
 @pytest.mark.slow
 def test_embed_similarity_matches_sentence_transformers(client) -> None:

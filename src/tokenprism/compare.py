@@ -208,7 +208,7 @@ def unknown_id(tok: Tokenizer) -> int | None:
     tid = tok.piece_to_id(unk) if unk else None
     if tid is None:
         tid = _model_unk_id(tok)
-    if tid is not None and _never_unknown(tok, tid):
+    if tid is not None and _never_unknown(tok):
         tid = None
     tok.__dict__["_tp_unk_id"] = tid
     return tid
@@ -232,7 +232,7 @@ def _model_unk_id(tok: Tokenizer) -> int | None:
     return None
 
 
-def _never_unknown(tok: Tokenizer, tid: int) -> bool:
+def _never_unknown(tok: Tokenizer) -> bool:
     """Byte-level tokenizers name an "unk" (GPT-2: <|endoftext|>) that text never produces."""
     return tok.backend == "tiktoken" or getattr(tok, "byte_level", False)
 

@@ -227,9 +227,9 @@ def generate_steps(
         for index in range(max_new_tokens):
             with one_thread():  # vector maths over the vocabulary: faster on one thread (see one_thread)
                 # 2. The model's guess: a probability for every token in the vocabulary (softmax of logits).
-                guess = Distribution(logits)
+                guess = Distribution(logits, keep=show_top)
                 # 3. Pick the next token: the most likely one (greedy) or a sample shaped by the settings.
-                token_id = pick(logits, sampling, generator)
+                token_id = pick(guess, sampling, generator)
                 # 4. Note the choice, how sure the model was, and what else it considered.
                 step = make_step(tok, index, token_id, guess, show_top)
             yield step

@@ -17,7 +17,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     from .models import Model
 
-__all__ = ["score", "ScoreResult", "ScoredToken"]
+__all__ = ["score", "ScoreResult", "ScoredToken", "windowed_logprobs"]
 
 _LN2 = math.log(2.0)
 
@@ -100,6 +100,25 @@ class ScoreResult:
         return score_html(self)
 
 
+def windowed_logprobs(model: Model, ids: list[int], context: int | None) -> list[float]:
+    """log p(ids[i] | what comes before) for i ≥ 1; a text longer than the context window is read in
+    windows that move by half a window (the strided method of transformers' perplexity guide), each
+    token scored once, in the first window that holds it with context."""
+    if context is None or len(ids) <= context:
+        return model.token_logprobs(ids)
+    stride = max(1, context // 2)
+    scored: list[float] = []
+    done = 1  # ids[0] has nothing before it
+    for begin in range(0, len(ids), stride):
+        end = min(begin + context, len(ids))
+        window = model.token_logprobs(ids[begin:end])  # predicts ids[begin + 1 : end]
+        scored += window[len(window) - (end - done) :]
+        done = end
+        if end == len(ids):
+            break
+    return scored
+
+
 def score(text: str, model: Model | str = "prism-tiny") -> ScoreResult:
     """How likely `model` finds `text`: per-token probability and surprisal, total log-likelihood,
     perplexity.
@@ -126,10 +145,11 @@ def score(text: str, model: Model | str = "prism-tiny") -> ScoreResult:
         raise InputError("the text is a single token and the model has no BOS to predict it from; give more text")
     context = model.context_length
     if context is not None and len(ids) > context:
-        raise InputError(
-            f"the text has {len(ids)} tokens, more than {model.name}'s context window of {context}; score a shorter text"
+        notes.append(
+            f"the text has {len(ids)} tokens, more than the context window of {context}: scored in windows of "
+            f"{context} moved by {context // 2}, so every token sees at least {context - context // 2} before it"
         )
-    logprobs = [None, *model.token_logprobs(ids)]
+    logprobs = [None, *windowed_logprobs(model, ids, context)]
     tokens = [
         ScoredToken(
             index=i, id=tid, token=token_label(tok, tid), special=tok.is_special(tid), prob=None if lp is None else math.exp(lp),

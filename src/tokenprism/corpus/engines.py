@@ -85,6 +85,11 @@ def _start_ray(ray: Any, address: str | None) -> None:
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
     else:
         ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+    # our own progress bar shows progress; Ray Data's bars and INFO lines would garble it
+    import logging
+
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 class _FoldBatches:

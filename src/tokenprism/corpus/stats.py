@@ -97,9 +97,6 @@ class TokenizerJob:
 
         return cls(name or tok.name, tok.vocab_size, unknown_id(tok), tok)
 
-    def __getstate__(self) -> dict[str, Any]:  # Ray pickles jobs: the byte table is rebuilt there
-        return {**self.__dict__, "_table": None}
-
     @property
     def decodes_to_bytes(self) -> bool:
         """Byte-level tokenizers decode to exactly the concatenated bytes of their tokens."""

@@ -50,6 +50,9 @@ class EmbeddingModel:
     layers: int
     pad_id: int
     device: str = "cpu"
+    #: (cls id, sep id) to put around each text, where the tokenizer adds nothing but the model is
+    #: an encoder trained on [CLS] text [SEP] (DeBERTa-v3's bare spm.model; transformers adds them)
+    wrap: tuple[int, int] | None = None
 
     @property
     def dim(self) -> int:
@@ -151,6 +154,7 @@ def _load(spec: str, device: str) -> EmbeddingModel:
         layers=_layer_count(config, spec),
         pad_id=_pad_id(tokenizer, config),
         device=device,
+        wrap=_encoder_wrap(tokenizer, config),
     )
 
 
@@ -204,6 +208,18 @@ def _layer_count(config: Any, spec: str) -> int:
     if not isinstance(count, int) or count < 0:
         raise ModelError(f"{spec}: its config names no num_hidden_layers; cannot tell which layers exist")
     return count
+
+
+def _encoder_wrap(tokenizer: Tokenizer, config: Any) -> tuple[int, int] | None:
+    archs = [a for a in getattr(config, "architectures", None) or [] if isinstance(a, str)]
+    if getattr(config, "is_decoder", False) or any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
+        return None
+    if tokenizer.encode("a").added:
+        return None
+    roles = tokenizer.roles
+    cls = tokenizer.piece_to_id(roles.get("cls", "[CLS]"))
+    sep = tokenizer.piece_to_id(roles.get("sep", "[SEP]"))
+    return (cls, sep) if cls is not None and sep is not None else None
 
 
 def _pad_id(tokenizer: Tokenizer, config: Any) -> int:

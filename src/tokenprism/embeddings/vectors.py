@@ -165,22 +165,44 @@ def _pick_layers(m: EmbeddingModel, layer: Layer) -> list[int]:
 def encode_texts(m: EmbeddingModel, texts: list[str], *, max_length: int | None = None) -> tuple[list[Encoding], list[str]]:
     """Tokenize with tokenprism's tokenizer, truncating to the model's limit the way Hugging Face does
     (the tokens added after the text, like [SEP], are kept), and say which texts were cut."""
-    limit = m.max_length if max_length is None else min(int(max_length), m.max_length)
-    if limit < 1:
-        raise UsageError(f"max_length must be at least 1, not {max_length!r}")
-    encodings, notes = [], []
-    rows = m.vocab_rows
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1):
+        raise UsageError(f"max_length must be a positive integer, not {max_length!r}")
+    limit = m.max_length if max_length is None else min(max_length, m.max_length)
+    reason = f"max_length {limit}" if limit < m.max_length else f"{m.name} reads at most {m.max_length}"
+    notes = []
+    if m.wrap is not None:
+        cls, sep = (m.tokenizer.id_to_piece(i) for i in m.wrap)
+        notes.append(f"added {cls} … {sep} around each text, as the model expects (its tokenizer file adds none)")
+    encodings = []
     for i, enc in enumerate(m.tokenizer.encode_batch(texts), 1):
-        if not enc.ids:
-            raise InputError(f"text {i} gives no tokens for {m.name}; pass text that is not empty")
-        if max(enc.ids) >= rows:
-            raise ModelError(f"text {i} has token id {max(enc.ids)} but {m.name}'s embedding table has {rows} rows: the tokenizer does not fit this model")
+        _check_ids(m, enc, i)
         notes.extend(f"text {i}: {note}" for note in enc.notes)
+        if m.wrap is not None:
+            enc = _wrap(m, enc, *m.wrap)
         if len(enc.ids) > limit:
-            notes.append(f"truncated text {i} from {len(enc.ids)} to {limit} tokens (the model's limit is {m.max_length})")
+            notes.append(f"truncated text {i} from {len(enc.ids)} to {limit} tokens ({reason})")
             enc = _truncate(m, enc, limit)
         encodings.append(enc)
     return encodings, notes
+
+
+def _check_ids(m: EmbeddingModel, enc: Encoding, number: int) -> None:
+    if not enc.ids:
+        raise InputError(f"text {number} gives no tokens for {m.name}; pass text that is not empty")
+    top, rows = max(enc.ids), m.vocab_rows
+    if top >= rows:
+        raise ModelError(
+            f"text {number} has token id {top} but {m.name}'s embedding table has {rows} rows: "
+            "its tokenizer does not fit this model"
+        )
+
+
+def _wrap(m: EmbeddingModel, enc: Encoding, cls: int, sep: int) -> Encoding:
+    end = len(enc.text)
+    return Encoding(
+        m.tokenizer, enc.text, [cls, *enc.ids, sep], offsets=[(0, 0), *enc.offsets, (end, end)],
+        added=[0, len(enc.ids) + 1], notes=enc.notes,
+    )
 
 
 def _truncate(m: EmbeddingModel, enc: Encoding, limit: int) -> Encoding:
@@ -205,13 +227,15 @@ def _run(m: EmbeddingModel, encodings: list[Encoding], layers: list[int], *, sen
 
     order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
     width = max(len(e.ids) for e in encodings)
-    lead = (len(layers),) if len(layers) > 1 else ()
-    shape = (*lead, len(encodings), m.dim) if sentence else (*lead, len(encodings), width, m.dim)
-    out = np.zeros(shape, dtype=np.float32)
+    out: Any = None
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             result = _forward(m, [encodings[i] for i in rows], layers, sentence=sentence).cpu().numpy()
+            if out is None:  # the width of the hidden states, which may differ from the input embeddings'
+                lead = result.shape[:-3] if not sentence else result.shape[:-2]
+                tail = (len(encodings), result.shape[-1]) if sentence else (len(encodings), width, result.shape[-1])
+                out = np.zeros((*lead, *tail), dtype=np.float32)
             if sentence:
                 out[..., rows, :] = result
             else:
@@ -220,26 +244,33 @@ def _run(m: EmbeddingModel, encodings: list[Encoding], layers: list[int], *, sen
 
 
 def _forward(m: EmbeddingModel, batch: list[Encoding], layers: list[int], *, sentence: bool) -> Any:
+    """One padded batch through the network → the chosen layers' vectors (pooled if `sentence`)."""
     import torch
 
     width = max(len(e.ids) for e in batch)
-    ids = torch.tensor([e.ids + [m.pad_id] * (width - len(e.ids)) for e in batch], dtype=torch.long)
-    mask = torch.tensor([[1] * len(e.ids) + [0] * (width - len(e.ids)) for e in batch], dtype=torch.long)
+    ids = torch.tensor([e.ids + [m.pad_id] * (width - len(e.ids)) for e in batch], dtype=torch.long, device=m.device)
+    mask = torch.tensor([[1] * len(e.ids) + [0] * (width - len(e.ids)) for e in batch], dtype=torch.long, device=m.device)
     last_only = layers == [m.layers]
-    ids, mask = ids.to(m.device), mask.to(m.device)
     output = m.network(input_ids=ids, attention_mask=mask, output_hidden_states=not last_only)
-    if last_only:
-        hidden = output.last_hidden_state
-    else:
-        states = output.hidden_states
-        hidden = states[layers[0]] if len(layers) == 1 else torch.stack([states[i] for i in layers])
+    hidden = output.last_hidden_state if last_only else _stack(m, output.hidden_states, layers)
     keep = mask.bool()
-    if sentence:
-        from .pooling import pool
+    if not sentence:
+        return hidden * keep.unsqueeze(-1).to(hidden.dtype)
+    from .pooling import pool
 
-        if m.pooling.skip_special:
-            special = torch.tensor([e.special + [False] * (width - len(e.ids)) for e in batch], dtype=torch.bool).to(m.device)
-        else:  # sentence-transformers averages every attended token, [CLS] and [SEP] included
-            special = torch.zeros_like(keep)
-        return pool(hidden, keep, special, m.pooling)
-    return hidden * keep.unsqueeze(-1).to(hidden.dtype)
+    if m.pooling.skip_special:
+        special = torch.tensor([e.special + [False] * (width - len(e.ids)) for e in batch], dtype=torch.bool, device=m.device)
+    else:  # sentence-transformers averages every attended token, [CLS] and [SEP] included
+        special = torch.zeros_like(keep)
+    return pool(hidden, keep, special, m.pooling)
+
+
+def _stack(m: EmbeddingModel, states: Any, layers: list[int]) -> Any:
+    import torch
+
+    if len(layers) == 1:
+        return states[layers[0]]
+    widths = sorted({int(states[i].shape[-1]) for i in layers})
+    if len(widths) > 1:  # ALBERT: 128-wide input embeddings, wider layers
+        raise ModelError(f"{m.name}'s layers have different widths ({widths}), so they cannot be stacked; pick one --layer")
+    return torch.stack([states[i] for i in layers])

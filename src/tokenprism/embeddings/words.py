@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import InputError, UsageError
-from .vectors import Layer, ModelSpec, embed
+from .vectors import Embeddings, Layer, ModelSpec, embed
 from .model import DEFAULT_MODEL, EmbeddingModel, load_embedding_model
 
 if TYPE_CHECKING:
@@ -113,8 +113,23 @@ def similar(word: str, contexts: Sequence[str], *, model: ModelSpec = DEFAULT_MO
     if layer == "all":
         raise UsageError("similar compares one layer at a time: pass a layer number (default -1, the last)")
     m = model if isinstance(model, EmbeddingModel) else load_embedding_model(model)
-    spans = [find_word(word, text, i) for i, text in enumerate(items, 1)]
+    for i, text in enumerate(items, 1):  # fail before the model runs
+        find_word(word, text, i)
     emb = embed(items, model=m, layer=layer)
+    # Offsets index the text as encoded (surrogates repaired), so find the word there.
+    spans = [find_word(word, enc.text, i) for i, enc in enumerate(emb.encodings, 1)]
+    vectors, static, pieces = _word_vectors(m, emb, spans, word)
+    return Similarity(
+        model=m.name, word=word, contexts=items, layer=int(emb.layer), pieces=pieces, spans=spans,
+        vectors=vectors, similarity=cosine_matrix(vectors), static_similarity=cosine_matrix(static), notes=list(emb.notes),
+    )
+
+
+def _word_vectors(m: EmbeddingModel, emb: Embeddings, spans: list[tuple[int, int]], word: str) -> tuple[Any, Any, list[list[str]]]:
+    """Per context: the mean of the word's token vectors (contextual), the mean of their rows in the
+    input-embedding table (static), and the word's pieces."""
+    import numpy as np
+
     table = m.static_table()
     vectors, static, pieces = [], [], []
     for i, (enc, span) in enumerate(zip(emb.encodings, spans)):
@@ -122,13 +137,7 @@ def similar(word: str, contexts: Sequence[str], *, model: ModelSpec = DEFAULT_MO
         vectors.append(emb.vectors[i, index].mean(axis=0))
         static.append(table[[enc.ids[j] for j in index]].float().mean(dim=0).cpu().numpy())
         pieces.append([enc.pieces[j] for j in index])
-    import numpy as np
-
-    return Similarity(
-        model=m.name, word=word, contexts=items, layer=int(emb.layer), pieces=pieces, spans=spans,
-        vectors=np.stack(vectors), similarity=cosine_matrix(np.stack(vectors)),
-        static_similarity=cosine_matrix(np.stack(static)), notes=list(emb.notes),
-    )
+    return np.stack(vectors), np.stack(static), pieces
 
 
 def find_word(word: str, text: str, number: int) -> tuple[int, int]:

@@ -39,9 +39,18 @@ class Distribution:
     (0.6652, [0, 1])
     """
 
-    def __init__(self, logits: torch.Tensor) -> None:
+    def __init__(self, logits: torch.Tensor, *, keep: int = 10) -> None:
         self.logits = logits
         self.logprobs = torch.log_softmax(logits, dim=-1)
+        self._keep = min(max(keep, 2), logits.shape[-1])  # ranked once, for both `top` and `argmax`
+        self._ranked: tuple[list[float], list[int]] | None = None
+
+    def ranked(self) -> tuple[list[float], list[int]]:
+        """The `keep` highest log-probabilities and their ids, most likely first (computed once)."""
+        if self._ranked is None:
+            values, indices = torch.topk(self.logprobs, self._keep)
+            self._ranked = (values.tolist(), indices.tolist())
+        return self._ranked
 
     def prob(self, token_id: int) -> float:
         return math.exp(self.logprob(token_id))
@@ -62,15 +71,30 @@ class Distribution:
         """The k most likely tokens and their probabilities, most likely first."""
         if k <= 0:
             return []
-        values, indices = torch.topk(self.logprobs, min(k, self.logprobs.shape[-1]))
-        return list(zip(indices.tolist(), values.exp().tolist()))
+        if k <= self._keep:
+            values, indices = self.ranked()
+        else:
+            found = torch.topk(self.logprobs, min(k, self.logprobs.shape[-1]))
+            values, indices = found.values.tolist(), found.indices.tolist()
+        return [(i, math.exp(v)) for v, i in zip(values[:k], indices[:k])]
+
+    def argmax(self) -> int:
+        """The most likely id, exactly as `torch.argmax(logits)` (and so transformers' greedy) picks it.
+
+        A strict leader in the ranking is the argmax (log_softmax keeps the order of the logits);
+        a tie there is settled by argmax itself, which takes the lowest id.
+        """
+        values, indices = self.ranked()
+        if values[0] > values[1]:
+            return indices[0]
+        return int(torch.argmax(self.logits))
 
 
-def pick(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator | None) -> int:
-    """The next token id: the argmax of the logits (greedy), or a sample from the reshaped distribution."""
+def pick(guess: Distribution, sampling: Sampling, generator: torch.Generator | None) -> int:
+    """The next token id: the most likely one (greedy), or a sample from the reshaped distribution."""
     if sampling.greedy:
-        return int(torch.argmax(logits))
-    return int(torch.multinomial(sampling_probs(logits, sampling), num_samples=1, generator=generator))
+        return guess.argmax()
+    return int(torch.multinomial(sampling_probs(guess.logits, sampling), num_samples=1, generator=generator))
 
 
 def sampling_probs(logits: torch.Tensor, sampling: Sampling) -> torch.Tensor:

@@ -21,7 +21,9 @@ _COLUMNS = ("tokenizer", "group", "docs", "tokens", "bytes/tok", "chars/tok", "t
 
 
 def _cells(r: GroupStats) -> list[str]:
-    top = " ".join(repr(label)[1:-1] for _, label, _ in r.top_tokens[:5])
+    from .compare import one_line
+
+    top = " ".join(one_line(label) for _, label, _ in r.top_tokens[:5])
     return [
         r.tokenizer, r.group, f"{r.documents:,}", f"{r.tokens:,}", f"{r.bytes_per_token:.2f}", f"{r.chars_per_token:.2f}",
         f"{r.tokens_per_word:.2f}", f"{r.unknown_rate:.2%}", f"{r.lossless_share:.0%}", f"{r.vocab_used:.1%}", top,

@@ -143,12 +143,12 @@ def surprisal_colour(bits: float | None) -> tuple[int, int, int]:
     return (255, round(255 - 120 * x), round(255 - 255 * min(1.0, 2 * x)))
 
 
-def score_view(result: ScoreResult) -> Group:
-    """Every token with its probability and surprisal, then the totals."""
+def score_view(result: ScoreResult, *, limit: int = 500) -> Group:
+    """Every token (up to `limit`) with its probability and surprisal, then the totals."""
     table = Table(header_style="bold", box=None, pad_edge=False)
     for name, justify in (("#", "right"), ("token", "left"), ("id", "right"), ("prob", "right"), ("surprisal", "right")):
         table.add_column(name, justify=justify)
-    for tok in result.tokens:
+    for tok in result.tokens[:limit]:
         r, g, b = surprisal_colour(tok.surprisal)
         table.add_row(
             str(tok.index), token_chip(tok.id, tok.token, special=tok.special), str(tok.id),
@@ -160,7 +160,9 @@ def score_view(result: ScoreResult) -> Group:
         (f"{result.total_logprob:.3f}", "bold"), f" nats ({result.total_bits:.1f} bits) · ",
         (f"{result.bits_per_token:.2f}", "bold"), " bits/token · perplexity ", (f"{result.perplexity:.2f}", "bold"),
     )
-    return Group(table, Text(""), summary, *[Text(f"note: {n}", style="yellow") for n in result.notes])
+    more = len(result.tokens) - limit
+    elided = [Text(f"… {more:,} more tokens not shown (--json has them all)", style="yellow")] if more > 0 else []
+    return Group(table, *elided, Text(""), summary, *[Text(f"note: {n}", style="yellow") for n in result.notes])
 
 
 # --- HTML --------------------------------------------------------------------------------------

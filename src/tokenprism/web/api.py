@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..errors import MissingDependency, TokenprismError, UsageError
@@ -22,11 +20,11 @@ from .config import DEFAULT_EMBEDDING_MODEL, Settings, check_spec, scrub_paths
 from .payload import comparison_payload, encoding_payload, matrix_payload, points_payload
 from .schemas import (
     CompareRequest, CompareResponse, ConfigResponse, DecodeRequest, DecodeResponse, EmbedRequest, EmbedResponse,
-    ErrorResponse, GenerateRequest, InfillRequest, SimilarRequest, SimilarResponse, TokenizeRequest, TokenizeResponse,
+    ErrorResponse, SimilarRequest, SimilarResponse, TokenizeRequest, TokenizeResponse,
 )
-from .stream import GenerationSlots, StepRun, stream_steps
+from .stream import GenerationSlots
 
-__all__ = ["router", "ServerState", "Busy", "JSON"]
+__all__ = ["router", "ServerState", "Busy", "Unavailable", "JSON", "state", "missing_lm", "features", "load_model_once"]
 
 router = APIRouter(prefix="/api", responses={code: {"model": ErrorResponse} for code in (400, 403, 404, 413, 422, 429, 501)})
 
@@ -52,6 +50,10 @@ def load_embedding_model_once(spec: str) -> Any:
 
 class Busy(TokenprismError):
     status_code = 429
+
+
+class Unavailable(TokenprismError):
+    status_code = 501
 
 
 class JSON(JSONResponse):
@@ -104,13 +106,13 @@ def missing_lm() -> Optional[str]:
     return None
 
 
-def infill_function() -> Any:
-    """The FIM helper's infill verb, once it exists (the FIM issue adds it)."""
+def missing_infill() -> Optional[str]:
+    """Why infill cannot work in this install, or None."""
     try:
-        from .. import fim
+        from ..fim import infill  # noqa: F401
     except ImportError:
-        return None
-    return getattr(fim, "infill", None)
+        return "infill is not available in this version of tokenprism"
+    return None
 
 
 def features(settings: Settings) -> dict[str, Optional[str]]:
@@ -120,7 +122,7 @@ def features(settings: Settings) -> dict[str, Optional[str]]:
         "tokenize": None,
         "compare": None,
         "generate": lm or no_model,
-        "infill": lm or no_model or (None if infill_function() else "infill is not available in this version of tokenprism"),
+        "infill": lm or no_model or missing_infill(),
         "embed": lm,
     }
 
@@ -141,7 +143,7 @@ def tokenize(body: TokenizeRequest, request: Request) -> JSON:
     """Text → tokens (as columns: ids, offsets, pieces, labels, bytes …)."""
     tok = state(request).tokenizer(body.tokenizer)
     enc = tok.encode(body.text, add_special_tokens=body.add_special_tokens, split_special_tokens=body.split_special_tokens)
-    return JSON(encoding_payload(enc))
+    return JSON(encoding_payload(enc, tok))
 
 
 @router.post("/decode", response_model=DecodeResponse)
@@ -188,100 +190,6 @@ def compare(body: CompareRequest, request: Request) -> JSON:
 
     text = done.text if done else (BOOK_TEXT if body.text is None else body.text)
     return JSON(comparison_payload(Comparison(text=text, rows=merged, disagreements=done.disagreements if done else [])))
-
-
-# --- models -------------------------------------------------------------------------------------
-class EventStream(StreamingResponse):
-    """The SSE response of one generation; gives its slot back if the stream never started."""
-
-    def __init__(self, content: Any, run: StepRun) -> None:
-        super().__init__(content, media_type="text/event-stream",
-                         headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
-        self.run = run
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.run.stop.set()
-            if not self.run.started:
-                self.run.slots.give_back()
-
-
-def _prepare_generation(spec: str, body: GenerateRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
-    """Load the model and make the prompt ids (in the threadpool: loading takes seconds)."""
-    from ..generate import check_sampling, prepare_prompt
-
-    sampling = check_sampling(body.temperature, body.top_k, body.top_p, max_new_tokens=max_new, show_top=body.show_top)
-    seed = body.seed
-    if not sampling.greedy and seed is None:
-        from ..models.sampling import random_seed
-
-        seed = random_seed()
-    model = load_model_once(spec)
-    return model, prepare_prompt(model, body.prompt, chat=body.chat, system=body.system, max_new_tokens=max_new), seed
-
-
-@router.post("/generate", response_class=EventStream, status_code=200, responses={200: {"content": {"text/event-stream": {}}}})
-async def generate(body: GenerateRequest, request: Request) -> EventStream:
-    """Generate step by step, as server-sent events: `prompt`, one `step` per token (with its
-    probability and top alternatives), then `done` (stop_reason: eos, stop, length, time) or `error`.
-    Closing the connection stops the generation."""
-    from ..generate import TextStream, decode_new, generate_steps, hits_stop_string
-
-    st = state(request)
-    s = st.settings
-    lacking = missing_lm()
-    if lacking:
-        raise MissingDependency("torch", "lm")
-    spec = st.model_spec(body.model)
-    max_new = min(body.max_new_tokens, s.max_new_tokens_cap)
-    if not st.slots.try_take():
-        raise Busy(f"{st.slots.limit} generation(s) already running; try again when one finishes")
-    try:
-        model, prompt, seed = await run_in_threadpool(_prepare_generation, spec, body, max_new)
-    except BaseException:
-        st.slots.give_back()
-        raise
-    tok = model.tokenizer
-    text = TextStream(tok)
-    notes = list(prompt.notes)
-    if body.max_new_tokens > max_new:
-        notes.append(f"max_new_tokens capped at {max_new} by this server")
-    first = {"model": spec, "prompt": prompt.text, "ids": list(prompt.ids), "labels": [tok.label(i) for i in prompt.ids],
-             "special": [i for i, t in enumerate(prompt.ids) if tok.is_special(t)], "max_new_tokens": max_new,
-             "seed": seed, "notes": notes}
-    started = time.monotonic()
-
-    def finish(reason: str) -> dict[str, Any]:
-        new = text.ids
-        if reason != "time":
-            eos = bool(new) and new[-1] in model.eos_ids
-            reason = "eos" if eos else "stop" if hits_stop_string(tok, new, body.stop) else "length"
-        return {"stop_reason": reason, "text": decode_new(tok, new, skip_special_tokens=True), "steps": len(new),
-                "seed": seed, "elapsed_s": round(time.monotonic() - started, 3)}
-
-    run = StepRun(
-        steps=lambda: generate_steps(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature,
-                                     top_k=body.top_k, top_p=body.top_p, seed=seed, stop_strings=body.stop,
-                                     show_top=body.show_top),
-        new_text=text.push, deadline_s=s.generation_timeout_s, slots=st.slots,
-    )
-    return EventStream(stream_steps(run, first, finish), run)
-
-
-@router.post("/infill", responses={200: {"content": {"text/event-stream": {}}}})
-def infill(body: InfillRequest, request: Request) -> JSON:
-    """Fill in the middle between a prefix and a suffix (needs a FIM-capable model)."""
-    st = state(request)
-    reason = features(st.settings)["infill"]
-    if reason is not None:
-        raise Unavailable(reason)
-    raise Unavailable("infill is not available in this version of tokenprism")
-
-
-class Unavailable(TokenprismError):
-    status_code = 501
 
 
 # --- embeddings ---------------------------------------------------------------------------------

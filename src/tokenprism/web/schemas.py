@@ -100,7 +100,7 @@ class GenerateRequest(_Request):
     temperature: Optional[float] = Field(None, description="0 or absent: greedy; above 0: sample.")
     top_k: Optional[int] = None
     top_p: Optional[float] = None
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(None, ge=0, le=2**63 - 1, description="Same seed, same sample (absent: a random one).")
     show_top: int = Field(5, ge=0, le=20, description="How many alternatives each step reports.")
     stop: list[str] = Field(default_factory=list, description="Stop when one of these strings appears in the new text.")
     chat: bool = Field(False, description="Wrap the prompt in the model's chat template.")
@@ -113,7 +113,7 @@ class InfillRequest(_Request):
     model: Optional[str] = None
     max_new_tokens: int = 64
     temperature: Optional[float] = None
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(None, ge=0, le=2**63 - 1)
     show_top: int = Field(5, ge=0, le=20)
     mode: Optional[str] = Field(None, description="psm or spm (default: the model's usual order).")
 

@@ -255,9 +255,24 @@
     const run = debounce(runTokenize, 150);
     $("tok-text").addEventListener("input", run);
     for (const id of ["tok-spec", "tok-add", "tok-split"]) $(id).addEventListener("change", runTokenize);
+    $("tok-spec").addEventListener("change", showTokenizerInfo);
+    showTokenizerInfo();
     $("tok-ws").addEventListener("change", () => tokState.view && drawTokens());
     linkPanes($("tok-tokens"), $("tok-ids"), () => tokState.view);
     runTokenize();
+  }
+
+  async function showTokenizerInfo() {
+    const box = $("tok-info");
+    box.textContent = "";
+    try {
+      const info = await api("/api/info?tokenizer=" + encodeURIComponent($("tok-spec").value));
+      const specials = info.special_tokens.length;
+      box.textContent = `${info.model_type} · vocab ${fmtInt(info.vocab_size)} · ${specials} special token${specials === 1 ? "" : "s"}`;
+      box.title = info.special_tokens.map((t) => `${t.token} = ${t.id}${t.role ? " (" + t.role + ")" : ""}`).join("\n");
+    } catch (e) {
+      box.textContent = e.message;
+    }
   }
 
   async function runTokenize() {
@@ -527,7 +542,7 @@
   }
 
   function stepNode(step) {
-    const label = step.special ? step.token : visibleWhitespace(step.token);
+    const label = step.special ? step.token : oneLine(step.token);
     const chip = el("span", { class: "tp-tok" + (step.special ? " tp-special" : ""), text: label });
     chip.style.background = idColour(step.id);
     const fill = el("i");
@@ -557,14 +572,13 @@
       el("dt", { text: "probability" }), el("dd", { text: fmtProb(step.prob) }),
       el("dt", { text: "entropy" }), el("dd", { text: step.entropy.toFixed(2) + " bits" }));
     const table = el("table", { class: "alts" });
-    const best = step.top.length ? step.top[0].prob : 1;
     for (const cand of step.top) {
-      const chip = el("span", { class: "tp-tok", text: visibleWhitespace(cand.token) });
+      const chip = el("span", { class: "tp-tok", text: oneLine(cand.token) });
       chip.style.background = idColour(cand.id);
-      const bar = el("div", { class: "pbar" });
-      bar.style.width = Math.max(1, Math.round((cand.prob / (best || 1)) * 100)) + "%";
+      const bar = el("div", { class: "pbar", title: fmtProb(cand.prob) });
+      bar.style.width = Math.max(0.5, cand.prob * 100) + "%";
       table.append(el("tr", { class: cand.id === step.id ? "chosen" : null },
-        el("td", null, chip), el("td", { style: null }, bar), el("td", { class: "num", text: fmtProb(cand.prob) })));
+        el("td", { class: "alt" }, chip), el("td", { class: "barcell" }, bar), el("td", { class: "num", text: fmtProb(cand.prob) })));
     }
     const head = el("div", { class: "hint", text: step.top.length ? "what the model considered, most likely first" : "" });
     return el("div", null, facts, head, table);
@@ -590,15 +604,23 @@
       prompt(data) {
         const view = { cols: { labels: data.labels }, special: new Set(data.special), fragment: new Set(), fromText: new Set(), added: new Set() };
         promptBox.replaceChildren(...data.ids.map((id, i) => {
-          const span = el("span", { class: "tp-tok" + (view.special.has(i) ? " tp-special" : ""), text: shownLabel(view, i, true) });
+          const span = el("span", { class: "tp-tok" + (view.special.has(i) ? " tp-special" : ""), text: shownLabel(view, i, true),
+            title: `id ${id} · ${data.roles ? data.roles[i] : ""}` });
           span.style.background = idColour(id);
           return span;
         }));
+        $("fim-format").textContent = `${data.format} format · ${data.mode.toUpperCase()} order · ${data.ids.length} tokens`;
+        $("fim-notes").replaceChildren(...data.notes.map((n) => el("div", { class: "note", text: n })));
         $("fim-prompt-card").hidden = false;
         status.textContent = "filling…";
       },
       step(step) { middle += step.text; drawResult(); status.textContent = `${step.index + 1} tokens`; },
-      done(data) { middle = data.middle ?? middle; drawResult(); status.textContent = `${data.steps} tokens · ${data.stop_reason}`; },
+      done(data) {
+        middle = data.middle;
+        drawResult();
+        const reasons = { end: "the model ended the middle", length: "reached the number of new tokens", time: "stopped at the server's time limit" };
+        status.replaceChildren(el("b", { text: String(data.steps) }), ` tokens · ${reasons[data.stop_reason] || data.stop_reason} · ${data.elapsed_s.toFixed(1)} s`);
+      },
       error(data) { status.replaceChildren(el("span", { class: "error", text: data.error })); },
       stopped() { status.textContent = "stopped"; },
     }, "fim");
@@ -637,10 +659,10 @@
       } else {
         const res = await api("/api/embed", { ...common, texts: lines, sentence: true });
         const labels = res.texts.map((t, i) => `${i + 1}. ${t}`);
-        $("emb-heat").replaceChildren(heatmap(res.similarity, labels, `${res.model} · ${res.pooling || ""}`));
+        $("emb-heat").replaceChildren(heatmap(res.similarity, labels, `${res.texts.length} texts · layer ${res.layer}`));
         $("emb-scatter").replaceChildren(scatter(res.points, labels));
         $("emb-notes").replaceChildren(...res.notes.map((n) => el("div", { class: "note", text: n })));
-        status.textContent = `${res.texts.length} texts · ${res.model} · layer ${res.layer}`;
+        status.textContent = `${res.texts.length} texts · ${res.model} · layer ${res.layer} · ${res.pooling || ""}`;
       }
     } catch (e) {
       status.replaceChildren(el("span", { class: "error", text: e.message }));

@@ -1,0 +1,145 @@
+"""Load on the web API: 50 concurrent clients tokenizing 10 KB texts against `tokenprism serve`
+(started here as a subprocess, one tokenizer, loopback only) for --seconds (default 30).
+
+Bar: no errors, p99 < 100 ms on a 2-core machine. Anchor: the same 10 KB texts encoded in-process
+by the `tokenizers` library itself (no HTTP, no JSON), measured in this run; the ratio says what the
+HTTP round trip, the token columns and the JSON cost on top of the bare encode.
+
+Each client waits --think-ms between requests (default 250 ms: a person typing, as the page
+sends a request per pause of 150 ms); --think-ms 0 is the closed-loop worst case (every client
+sends again the moment it has its answer).
+
+    python benchmarks/bench_web_load.py --seconds 10
+    python benchmarks/bench_web_load.py --think-ms 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+from _common import fixture, machine
+
+
+def texts(size: int = 10_000, count: int = 64) -> list[str]:
+    """`count` different 10 KB slices of a real book, so no two requests in a row are the same."""
+    book = fixture("corpus/english/austen-emma.txt").read_text(encoding="utf-8")
+    step = max(1, (len(book) - size) // count)
+    return [book[i * step : i * step + size] for i in range(count)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, spec: str) -> subprocess.Popen:
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokenprism", "serve", "--port", str(port), "-t", spec],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/config", timeout=1).raise_for_status()
+            return proc
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                raise SystemExit(f"the server did not start: {proc.stderr.read()}")
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
+async def client(http, url: str, bodies: list[str], spec: str, until: float, think: float, k: int,
+                 latencies: list[float], errors: list[str]) -> None:
+    i = k
+    while time.monotonic() < until:
+        body = {"text": bodies[i % len(bodies)], "tokenizer": spec}
+        start = time.perf_counter()
+        try:
+            r = await http.post(url, json=body)
+            if r.status_code != 200:
+                errors.append(f"{r.status_code} {r.text[:80]}")
+            elif i % 20 == k % 20 and r.json()["count"] < 1000:  # check a sample: a full parse costs the server CPU here
+                errors.append("short answer")
+        except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+            errors.append(type(exc).__name__)
+        latencies.append(time.perf_counter() - start)
+        i += 7
+        if think:
+            await asyncio.sleep(think)
+
+
+async def load(port: int, spec: str, bodies: list[str], *, clients: int, seconds: float, think: float) -> tuple[list[float], list[str]]:
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+        url = f"http://127.0.0.1:{port}/api/tokenize"
+        await http.post(url, json={"text": bodies[0], "tokenizer": spec})  # load the tokenizer once
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(client(http, url, bodies, spec, until, think, k, latencies, errors) for k in range(clients)))
+    return latencies, errors
+
+
+def anchor(spec: str, bodies: list[str]) -> float:
+    """Median seconds of the bare `tokenizers` encode of one 10 KB text, in this process."""
+    from tokenprism import load_tokenizer
+
+    raw = load_tokenizer(spec).backend_tokenizer
+    times = []
+    for text in bodies * 3:
+        start = time.perf_counter()
+        raw.encode(text)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--think-ms", type=float, default=250.0)
+    parser.add_argument("--tokenizer", default="prism-tiny", help="one HF-backed tokenizer spec")
+    args = parser.parse_args()
+    bodies = texts()
+    port = free_port()
+    server = start_server(port, args.tokenizer)
+    try:
+        latencies, errors = asyncio.run(load(port, args.tokenizer, bodies, clients=args.clients, seconds=args.seconds,
+                                             think=args.think_ms / 1000))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    bare = anchor(args.tokenizer, bodies)
+    p50, p99 = pct(latencies, 50), pct(latencies, 99)
+    print(f"# web load: {args.clients} clients × 10 KB /api/tokenize for {args.seconds:g} s, think {args.think_ms:g} ms "
+          f"({machine()}, loadavg {os.getloadavg()[0]:.1f})")
+    print(f"tokenizer {args.tokenizer}: {len(latencies)} requests, {len(latencies) / args.seconds:.0f}/s, {len(errors)} errors")
+    print(f"latency p50 {p50 * 1000:.1f} ms · p90 {pct(latencies, 90) * 1000:.1f} ms · p99 {p99 * 1000:.1f} ms · "
+          f"max {max(latencies) * 1000:.1f} ms")
+    print(f"anchor (tokenizers encode in-process): {bare * 1000:.2f} ms · p50 / anchor = {p50 / bare:.1f}x")
+    if errors:
+        print("errors:", ", ".join(sorted(set(errors))[:5]))
+    print(f"bar: no errors, p99 < 100 ms → {'PASS' if not errors and p99 < 0.1 else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The model endpoints: /api/generate and /api/infill, each a stream of server-sent events over the
+library's one step loop (`generate.generate_steps`).
+
+Everything that can fail on the request (unknown model, bad settings, an empty prompt, a model
+without FIM sentinels) fails before the stream starts, as a 4xx JSON error; after that, failures
+arrive as an ``error`` event. The model is loaded and the prompt made in the threadpool.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from ..errors import MissingDependency
+from .api import Busy, Unavailable, features, load_model_once, missing_lm, router, state
+from .payload import token_columns
+from .schemas import GenerateRequest, InfillRequest
+from .stream import StepRun, stream_steps
+
+__all__ = ["generate", "infill", "EventStream"]
+
+_SSE = {200: {"content": {"text/event-stream": {}}, "description": "events: prompt, step…, done (or error)"}}
+
+
+class EventStream(StreamingResponse):
+    """The SSE response of one generation; gives its slot back if the stream never started."""
+
+    def __init__(self, content: Any = (), run: Optional[StepRun] = None) -> None:
+        super().__init__(content, media_type="text/event-stream", headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+        self.run = run
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.run is not None:
+                self.run.stop.set()
+                if not self.run.started:
+                    self.run.slots.give_back()
+
+
+async def _open(request: Request, body: Any, prepare: Callable[..., Any]) -> tuple[Any, Any, int]:
+    """Check the request, take a generation slot, and run `prepare(spec, body, max_new)` in the
+    threadpool; the slot is given back if anything fails before the stream starts."""
+    st = state(request)
+    if missing_lm():
+        raise MissingDependency("torch", "lm")
+    spec = st.model_spec(body.model)
+    max_new = min(body.max_new_tokens, st.settings.max_new_tokens_cap)
+    if not st.slots.try_take():
+        raise Busy(f"{st.slots.limit} generation(s) already running; try again when one finishes")
+    try:
+        return st, await run_in_threadpool(prepare, spec, body, max_new), max_new
+    except BaseException:
+        st.slots.give_back()
+        raise
+
+
+def _seed(body: Any, max_new: int) -> Optional[int]:
+    """The seed a sampled run will use (so the page can show it and it can be replayed); None when greedy."""
+    from ..generate import check_sampling
+
+    sampling = check_sampling(body.temperature, getattr(body, "top_k", None), getattr(body, "top_p", None),
+                              max_new_tokens=max_new, show_top=body.show_top)
+    if sampling.greedy or body.seed is not None:
+        return None if sampling.greedy else body.seed
+    from ..models.sampling import random_seed
+
+    return random_seed()
+
+
+def _capped(asked: int, max_new: int) -> list[str]:
+    return [f"max_new_tokens capped at {max_new} by this server"] if asked > max_new else []
+
+
+# --- generate ------------------------------------------------------------------------------------
+def _prepare_generation(spec: str, body: GenerateRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
+    from ..generate import prepare_prompt
+
+    seed = _seed(body, max_new)
+    model = load_model_once(spec)
+    return model, prepare_prompt(model, body.prompt, chat=body.chat, system=body.system, max_new_tokens=max_new), seed
+
+
+@router.post("/generate", response_class=EventStream, status_code=200, responses=_SSE)
+async def generate(body: GenerateRequest, request: Request) -> EventStream:
+    """Generate step by step, as server-sent events: `prompt`, one `step` per token (with its
+    probability and top alternatives), then `done` (stop_reason: eos, stop, length, time) or `error`.
+    Closing the connection stops the generation."""
+    from ..generate import TextStream, decode_new, generate_steps, hits_stop_string
+
+    st, (model, prompt, seed), max_new = await _open(request, body, _prepare_generation)
+    tok = model.tokenizer
+    text = TextStream(tok)
+    first = {"model": model.name, "prompt": prompt.text, "ids": list(prompt.ids),
+             "labels": [tok.label(i) for i in prompt.ids], "special": [i for i, t in enumerate(prompt.ids) if tok.is_special(t)],
+             "max_new_tokens": max_new, "seed": seed, "notes": list(prompt.notes) + _capped(body.max_new_tokens, max_new)}
+    started = time.monotonic()
+
+    def finish(reason: str) -> dict[str, Any]:
+        new = text.ids
+        if reason != "time":
+            reason = "eos" if new and new[-1] in model.eos_ids else "stop" if hits_stop_string(tok, new, body.stop) else "length"
+        return {"stop_reason": reason, "text": decode_new(tok, new, skip_special_tokens=True), "steps": len(new),
+                "seed": seed, "elapsed_s": round(time.monotonic() - started, 3)}
+
+    run = StepRun(
+        steps=lambda: generate_steps(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature, top_k=body.top_k,
+                                     top_p=body.top_p, seed=seed, stop_strings=body.stop, show_top=body.show_top),
+        new_text=text.push, deadline_s=st.settings.generation_timeout_s, slots=st.slots,
+    )
+    return EventStream(stream_steps(run, first, finish), run)
+
+
+# --- infill --------------------------------------------------------------------------------------
+def _prepare_infill(spec: str, body: InfillRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
+    from ..fim.infill import fim_prompt_for
+
+    seed = _seed(body, max_new)
+    model = load_model_once(spec)
+    return model, fim_prompt_for(model, prefix=body.prefix, suffix=body.suffix, mode=body.mode, max_new_tokens=max_new), seed
+
+
+class _Middle:
+    """The middle so far, as `fim.infill.middle_text` writes it; the end-of-middle token adds nothing,
+    and text is held back while a character is still incomplete."""
+
+    def __init__(self, tok: Any, stops: frozenset[int]) -> None:
+        self.tok, self.stops = tok, stops
+        self.ids: list[int] = []
+        self.ended = False
+        self.shown = 0
+
+    def push(self, token_id: int) -> str:
+        from ..fim.infill import middle_text
+
+        if token_id in self.stops:
+            self.ended = True
+            return ""
+        self.ids.append(token_id)
+        text = middle_text(self.tok, self.ids)
+        if text.endswith("\ufffd"):
+            return ""
+        delta, self.shown = text[self.shown :], len(text)
+        return delta
+
+    @property
+    def text(self) -> str:
+        from ..fim.infill import middle_text
+
+        return middle_text(self.tok, self.ids)
+
+
+@router.post("/infill", response_class=EventStream, status_code=200, responses=_SSE)
+async def infill(body: InfillRequest, request: Request) -> EventStream:
+    """Fill in the middle between a prefix and a suffix with a FIM-capable model, as server-sent events:
+    `prompt` (the FIM prompt's tokens, sentinels marked), one `step` per token, then `done` with the
+    middle and the whole text (stop_reason: end, length, time) or `error`."""
+    from ..generate import generate_steps
+
+    reason = features(state(request).settings)["infill"]
+    if reason is not None:
+        raise Unavailable(reason)
+    st, (model, prompt, seed), max_new = await _open(request, body, _prepare_infill)
+    tok = model.tokenizer
+    stops = frozenset(prompt.stop_ids) | model.eos_ids
+    middle = _Middle(tok, stops)
+    columns = token_columns(prompt.encoding, tok)
+    first = {"model": model.name, "format": prompt.format.name, "mode": prompt.mode, "prompt": prompt.text,
+             "ids": columns["ids"], "labels": columns["labels"], "special": columns["special"], "roles": prompt.roles,
+             "max_new_tokens": max_new, "seed": seed, "notes": list(prompt.notes) + _capped(body.max_new_tokens, max_new)}
+    started = time.monotonic()
+
+    def finish(reason: str) -> dict[str, Any]:
+        text = middle.text
+        return {"stop_reason": "time" if reason == "time" else "end" if middle.ended else "length", "middle": text,
+                "text": prompt.prefix + text + prompt.suffix, "steps": len(middle.ids) + middle.ended, "seed": seed,
+                "elapsed_s": round(time.monotonic() - started, 3)}
+
+    run = StepRun(
+        steps=lambda: generate_steps(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature, seed=seed,
+                                     stop_ids=stops, show_top=body.show_top),
+        new_text=middle.push, deadline_s=st.settings.generation_timeout_s, slots=st.slots,
+    )
+    return EventStream(stream_steps(run, first, finish), run)
