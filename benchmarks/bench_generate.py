@@ -40,17 +40,63 @@ def ours(model, ids: list[int], n: int) -> list[float]:
     return stamps
 
 
-def anchor(model, ids: list[int], n: int) -> float:
+def anchor(model, ids: list[int], n: int, streamer=None) -> float:
     """transformers' greedy generate() for exactly n tokens (no EOS stop, like ours above)."""
     import torch
     from transformers import GenerationConfig
 
-    config = GenerationConfig(max_new_tokens=n, do_sample=False, eos_token_id=None, pad_token_id=0)
+    # eos_token_id=[]: no end-of-text id (None would fall back to the model's own)
+    config = GenerationConfig(max_new_tokens=n, do_sample=False, eos_token_id=[], pad_token_id=0)
     start = time.perf_counter()
-    out = model.module.generate(torch.tensor([ids]), generation_config=config)
+    out = model.module.generate(torch.tensor([ids]), generation_config=config, streamer=streamer)
     elapsed = time.perf_counter() - start
     assert out.shape[1] == len(ids) + n
     return elapsed
+
+
+def anchor_stamps(model, ids: list[int], n: int) -> list[float]:
+    """When transformers' generate() produced each token (its streamer hook is called once per step)."""
+    from transformers.generation.streamers import BaseStreamer
+
+    class Stamps(BaseStreamer):
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def put(self, value) -> None:
+            self.times.append(time.perf_counter())
+
+        def end(self) -> None:
+            pass
+
+    stamps = Stamps()
+    anchor(model, ids, n, streamer=stamps)
+    return [t - stamps.times[0] for t in stamps.times[1:]]  # the first put() is the prompt
+
+
+def step_overhead(model, ids: list[int], reps: int = 300) -> tuple[float, float]:
+    """(our per-step maths, one cached forward) in seconds, quietest of `reps`: what the loop adds to
+    the model, measured without the model's own noise."""
+    from tokenprism.generate import make_step
+    from tokenprism.models.sampling import Distribution, Sampling, one_thread, pick
+
+    logits, cache = model.forward(ids)
+
+    def maths() -> None:
+        with one_thread():
+            guess = Distribution(logits, keep=10)
+            make_step(model.tokenizer, 0, pick(guess, Sampling(), None), guess, 10)
+
+    def forward() -> None:
+        model.forward([ids[-1]], cache)
+        cache.crop(-1)  # drop the token just added, so every call sees the same cache
+
+    return tuple(min(_timed(fn) for _ in range(reps)) for fn in (maths, forward))
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def per_token_at(stamps: list[float], step: int, window: int = 20) -> float:
@@ -94,6 +140,10 @@ def main() -> None:
     # A busy machine adds random stalls; the quietest run shows what a step itself costs.
     at20 = min(per_token_at(r, 20) for r in our_runs)
     at200 = min(per_token_at(r, min(200, n - 10)) for r in our_runs)
+    # The same measure for transformers' own loop: whatever growth the model itself has shows there too.
+    their_runs = [anchor_stamps(model, ids, n) for _ in range(args.repeat)]
+    their20 = min(per_token_at(r, 20) for r in their_runs)
+    their200 = min(per_token_at(r, min(200, n - 10)) for r in their_runs)
 
     print(f"# step-by-step generation vs transformers generate()  ({machine()}, torch threads {torch.get_num_threads()})")
     print(f"model: {spec} ({model.num_parameters:,} parameters, {model.device}/{model.dtype}); prompt {len(ids)} tokens; "
@@ -108,6 +158,11 @@ def main() -> None:
     growth = at200 / at20
     print(f"per token at step 20: {at20 * 1000:.2f}ms, at step {min(200, n - 10)}: {at200 * 1000:.2f}ms, "
           f"ratio {growth:.3f}x   (bar ≤ 1.3x: {'PASS' if growth <= 1.3 else 'FAIL'})")
+    print(f"  same model in transformers generate(): {their20 * 1000:.2f}ms → {their200 * 1000:.2f}ms, "
+          f"ratio {their200 / their20:.3f}x (the model's own growth, for comparison)")
+    maths, forward = step_overhead(model, ids)
+    print(f"what the loop adds per step (distribution, pick, top-10, labels): {maths * 1e6:.0f}µs, "
+          f"vs {forward * 1e6:.0f}µs for the model's forward = {maths / forward:.1%} (quietest of 300)")
     print(f"cores: {os.cpu_count()}")
 
 

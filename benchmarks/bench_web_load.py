@@ -22,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from _common import fixture, machine
@@ -40,12 +41,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, spec: str) -> subprocess.Popen:
+def start_server(port: int, spec: str, log) -> subprocess.Popen:
     import httpx
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "tokenprism", "serve", "--port", str(port), "-t", spec],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.DEVNULL, stderr=log, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -54,7 +55,7 @@ def start_server(port: int, spec: str) -> subprocess.Popen:
             return proc
         except httpx.TransportError:
             if proc.poll() is not None:
-                raise SystemExit(f"the server did not start: {proc.stderr.read()}")
+                raise SystemExit("the server did not start (its log is printed above)")
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("the server did not start within 60 s")
@@ -73,7 +74,7 @@ async def client(http, url: str, bodies: list[str], spec: str, until: float, thi
             elif i % 20 == k % 20 and r.json()["count"] < 1000:  # check a sample: a full parse costs the server CPU here
                 errors.append("short answer")
         except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
-            errors.append(type(exc).__name__)
+            errors.append(f"{type(exc).__name__} {exc!r}"[:120])
         latencies.append(time.perf_counter() - start)
         i += 7
         if think:
@@ -107,6 +108,15 @@ def anchor(spec: str, bodies: list[str]) -> float:
     return statistics.median(times)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc); 0.0 where there is no /proc."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
@@ -121,13 +131,18 @@ def main() -> None:
     args = parser.parse_args()
     bodies = texts()
     port = free_port()
-    server = start_server(port, args.tokenizer)
-    try:
-        latencies, errors = asyncio.run(load(port, args.tokenizer, bodies, clients=args.clients, seconds=args.seconds,
-                                             think=args.think_ms / 1000))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with tempfile.TemporaryFile("w+") as log:
+        server = start_server(port, args.tokenizer, log)
+        cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
+        try:
+            latencies, errors = asyncio.run(load(port, args.tokenizer, bodies, clients=args.clients, seconds=args.seconds,
+                                                 think=args.think_ms / 1000))
+            server_cpu, client_cpu = cpu_seconds(server.pid) - cpu_before, time.process_time() - client_before
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            log.seek(0)
+            server_log = log.read().strip()
     bare = anchor(args.tokenizer, bodies)
     p50, p99 = pct(latencies, 50), pct(latencies, 99)
     print(f"# web load: {args.clients} clients × 10 KB /api/tokenize for {args.seconds:g} s, think {args.think_ms:g} ms "
@@ -136,8 +151,13 @@ def main() -> None:
     print(f"latency p50 {p50 * 1000:.1f} ms · p90 {pct(latencies, 90) * 1000:.1f} ms · p99 {p99 * 1000:.1f} ms · "
           f"max {max(latencies) * 1000:.1f} ms")
     print(f"anchor (tokenizers encode in-process): {bare * 1000:.2f} ms · p50 / anchor = {p50 / bare:.1f}x")
+    n = max(1, len(latencies))
+    print(f"CPU per request: server {server_cpu / n * 1000:.1f} ms, this load generator {client_cpu / n * 1000:.1f} ms "
+          f"(so one free core serves ~{n / max(server_cpu, 1e-9):.0f} requests/s)")
     if errors:
         print("errors:", ", ".join(sorted(set(errors))[:5]))
+    if server_log:
+        print("server log (last lines):\n" + "\n".join(server_log.splitlines()[-8:]))
     print(f"bar: no errors, p99 < 100 ms → {'PASS' if not errors and p99 < 0.1 else 'FAIL'}")
 
 

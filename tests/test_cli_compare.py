@@ -86,7 +86,7 @@ def test_corpus_json_csv_plot(tmp_path, capsys):
     assert csv_lines[0].startswith("tokenizer,group") and len(csv_lines) == 4
     assert (tmp_path / "bpt.svg").read_text().lstrip().startswith("<?xml")
     assert main(["corpus", str(root), "-t", GPT2]) == 0
-    assert "bytes/tok" in capsys.readouterr().out
+    assert "B/tok" in capsys.readouterr().out
 
 
 def test_corpus_bad_input_exit_2(tmp_path, capsys):

@@ -275,3 +275,14 @@ def test_sandbox_blocks_template_escapes(monkeypatch):
     monkeypatch.setattr(model.tokenizer, "chat_template", "{{ messages.__class__.__mro__ }}")
     with pytest.raises(InputError, match="unsafe"):
         generate("Hi", model, chat=True)
+
+
+def test_greedy_pick_is_torch_argmax_even_with_ties():
+    from tokenprism.models.sampling import Distribution, Sampling, pick
+
+    torch.manual_seed(1)
+    cases = [torch.tensor([1.0, 3.0, 3.0, 0.0]), torch.tensor([5.0, 5.0]), torch.tensor([0.0, 1e-7, 1e-7 + 1e-7])]
+    cases += [torch.randn(1000) for _ in range(20)] + [torch.randint(0, 4, (1000,)).float() for _ in range(20)]
+    for logits in cases:
+        for keep in (0, 1, 10):
+            assert pick(Distribution(logits, keep=keep), Sampling(), None) == int(torch.argmax(logits))

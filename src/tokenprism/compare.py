@@ -165,7 +165,7 @@ def compare(
 
     >>> cmp = compare(specs=["gpt2", "bert-base-uncased"])          # doctest: +SKIP
     >>> cmp.rows[1].unknown, cmp.disagreements[0].text               # doctest: +SKIP
-    (2, ' CAPITALIZATION')
+    (2, ' CAPITAL')
     """
     text = BOOK_TEXT if text is None else text
     rows = [

@@ -220,29 +220,28 @@ def generate_steps(
     tok = model.tokenizer
     ids = list(prompt_ids)
     new: list[int] = []
-    with model.inference():
-        # 1. Read the whole prompt once. The cache keeps every layer's keys and values, so each
-        #    later step feeds in just the one new token and costs the same as the step before.
-        logits, cache = model.forward(ids, use_cache=use_cache)
-        for index in range(max_new_tokens):
-            with one_thread():  # vector maths over the vocabulary: faster on one thread (see one_thread)
-                # 2. The model's guess: a probability for every token in the vocabulary (softmax of logits).
-                guess = Distribution(logits, keep=show_top)
-                # 3. Pick the next token: the most likely one (greedy) or a sample shaped by the settings.
-                token_id = pick(guess, sampling, generator)
-                # 4. Note the choice, how sure the model was, and what else it considered.
-                step = make_step(tok, index, token_id, guess, show_top)
-            yield step
-            ids.append(token_id)
-            new.append(token_id)
-            # 5. Stop at end-of-text, at a stop string, or when enough tokens are made.
-            if token_id in stops or hits_stop_string(tok, new, stop_strings) or index + 1 == max_new_tokens:
-                return
-            # 6. Feed the chosen token back in and go round again.
-            if use_cache:
-                logits, cache = model.forward([token_id], cache)
-            else:
-                logits, _ = model.forward(ids, use_cache=False)
+    # 1. Read the whole prompt once. The cache keeps every layer's keys and values, so each later
+    #    step feeds in just the one new token and costs the same as the step before.
+    logits, cache = model.forward(ids, use_cache=use_cache)
+    for index in range(max_new_tokens):
+        with one_thread():  # vector maths over the vocabulary: faster on one thread (see one_thread)
+            # 2. The model's guess: a probability for every token in the vocabulary (softmax of logits).
+            guess = Distribution(logits, keep=show_top)
+            # 3. Pick the next token: the most likely one (greedy) or a sample shaped by the settings.
+            token_id = pick(guess, sampling, generator)
+            # 4. Note the choice, how sure the model was, and what else it considered.
+            step = make_step(tok, index, token_id, guess, show_top)
+        yield step
+        ids.append(token_id)
+        new.append(token_id)
+        # 5. Stop at end-of-text, at a stop string, or when enough tokens are made.
+        if token_id in stops or hits_stop_string(tok, new, stop_strings) or index + 1 == max_new_tokens:
+            return
+        # 6. Feed the chosen token back in and go round again.
+        if use_cache:
+            logits, cache = model.forward([token_id], cache)
+        else:
+            logits, _ = model.forward(ids, use_cache=False)
 
 
 def make_step(tok: Tokenizer, index: int, token_id: int, guess: Any, show_top: int) -> Step:

@@ -147,9 +147,13 @@ class Encoding:
 
     @cached_property
     def from_text(self) -> list[bool]:
-        """True for special tokens that stand for a special-token string typed in the text."""
-        added = self.added
-        return [sp and i not in added for i, sp in enumerate(self.special)]
+        """True for special tokens that stand for a special-token string typed in the text (not for an
+        [UNK] standing in for a character the vocab lacks)."""
+        added, text = self.added, self.text
+        return [
+            sp and i not in added and piece in text[s:e]
+            for i, (sp, piece, (s, e)) in enumerate(zip(self.special, self.pieces, self.offsets))
+        ]
 
     @cached_property
     def lossless(self) -> bool:

@@ -99,6 +99,8 @@ def serve(host: str, port: int, specs: tuple[str, ...], models: tuple[str, ...],
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"tokenprism: http://{shown}:{port}/  ({len(tokenizers)} tokenizer(s); Ctrl-C stops)", err=True)
     try:
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        # Keep-alive above uvicorn's 5 s: a page left open reuses its connection instead of racing the
+        # server closing it (a POST that loses that race fails instead of being retried).
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=30)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None

@@ -123,21 +123,17 @@ def info(spec, probe, as_json):
     """
     tok = load(spec)
     details = tok.info()
-    properties = _properties(tok) if probe else None
+    properties = None
+    if probe:
+        from ..properties import detect_properties
+
+        properties = detect_properties(tok)
     if as_json:
         data = details.to_dict()
         if properties is not None:
-            data["properties"] = properties
+            data["properties"] = properties.to_dict()
         emit_json(data)
     else:
         from ..render.terminal import info_view
 
-        _print(info_view(details, properties))
-
-
-def _properties(tok) -> dict | None:
-    try:
-        from ..properties import detect_properties
-    except ImportError:
-        return None
-    return detect_properties(tok).to_dict()
+        _print(info_view(details, properties.summary() if properties is not None else None))

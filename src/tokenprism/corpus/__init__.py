@@ -14,7 +14,7 @@ per character of one batch.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from ..errors import InputError, UsageError
 from .readers import CorpusReader, Document, ReadReport, read_corpus
@@ -74,20 +74,9 @@ def corpus_stats(
 
 
 def _as_documents(documents: Iterable[Document | str]) -> Iterable[Document]:
-    """Documents as given; text from elsewhere than our reader may hold lone surrogates, which no
-    backend can encode: they become U+FFFD, as `Tokenizer.encode` does."""
     if isinstance(documents, CorpusReader):
         return documents
-    return _repaired(documents)
-
-
-def _repaired(documents: Iterable[Document | str]) -> Iterator[Document]:
-    from ..tokenizers.base import repair_surrogates
-
-    for i, d in enumerate(documents):
-        doc = d if isinstance(d, Document) else Document(d, "all", i)
-        text, notes = repair_surrogates(doc.text)
-        yield doc if not notes else Document(text, doc.group, doc.doc_id, doc.part, doc.last)
+    return (d if isinstance(d, Document) else Document(d, "all", i) for i, d in enumerate(documents))
 
 
 def _rows(name: str, tok: Tokenizer, groups: dict[str, Tally], top: int) -> list[GroupStats]:

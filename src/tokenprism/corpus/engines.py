@@ -46,6 +46,7 @@ def _merge(into: Tallies, other: Tallies) -> Tallies:
 
 
 def fold_batch(docs: Sequence[Document], jobs: Sequence[TokenizerJob]) -> Tallies:
+    docs = list(docs)
     facts, data = doc_facts(docs)
     out: Tallies = {}
     for job in jobs:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from operator import itemgetter
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -89,7 +90,8 @@ class TokenizerJob:
         self.vocab_size = vocab_size
         self.unk = unk
         self.tokenizer = tokenizer
-        self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._table: list[bytes] | None = None
+        self._prefix: bool | None = None
 
     @classmethod
     def of(cls, tok: Tokenizer, *, name: str | None = None) -> TokenizerJob:
@@ -110,8 +112,7 @@ class TokenizerJob:
             return fast(texts)
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
-    def round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray,
-                    lengths: list[int]) -> list[bool]:
+    def round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray) -> list[bool]:
         """Whether decoding each document's ids gives its text back exactly."""
         if self.tokenizer.backend == "tiktoken":
             # tiktoken cuts the UTF-8 of the text into tokens, so their bytes join back into it by
@@ -119,18 +120,21 @@ class TokenizerJob:
             # (the reader decodes bytes; corpus_stats repairs given strings as Tokenizer.encode does).
             return [True] * len(texts)
         if self.decodes_to_bytes:
-            return self._bytes_equal(data, flat, lengths)
+            return self._bytes_equal(data, ids)
         if self.tokenizer.backend == "sentencepiece" and not np.isin(flat, self._control_ids()).any():
             # sentencepiece decodes by joining its pieces (▁ → space, <0xNN> → that byte, <unk> → " ⁇ ",
             # never the text it replaced) and dropping the space its dummy prefix put in front
-            return self._bytes_equal(data, flat, lengths, strip_prefix=self._dummy_prefix())
+            return self._bytes_equal(data, ids, strip_prefix=self._dummy_prefix())
         if self.tokenizer.model_type == "WordPiece" and getattr(self.tokenizer, "backend_tokenizer", None) is not None:
-            return self._wordpiece_round_trips(texts, data, ids, flat, lengths)
+            return self._wordpiece_round_trips(texts, data, ids)
         return [a == b for a, b in zip(self.decode(ids), texts)]
 
     def _dummy_prefix(self) -> bool:
-        first = self.encode(["a"])[0]
-        return bool(first) and self.tokenizer.token_bytes(first[0]).startswith(b" ")
+        """Whether the model puts a space before every text (sentencepiece's add_dummy_prefix)."""
+        if self._prefix is None:
+            first = self.encode(["a"])[0]
+            self._prefix = bool(first) and self.tokenizer.token_bytes(first[0]).startswith(b" ")
+        return self._prefix
 
     def _control_ids(self) -> np.ndarray:
         return np.fromiter((i for i in self.tokenizer._special_ids if i != self.unk), dtype=np.int64)
@@ -143,55 +147,42 @@ class TokenizerJob:
             return raw.decode_batch(ids, skip_special_tokens=False)
         return [tok.decode(x) for x in ids]
 
-    def _joined(self, flat: np.ndarray, lengths: list[int]) -> tuple[bytes, list[int]]:
-        """Every token's bytes joined, with one vectorised gather (far cheaper than decoding to
-        str), and where each document's bytes start and end in it."""
-        buf, start, size = self._byte_table()
-        sizes = size[flat]
-        byte_bounds = np.concatenate(([0], np.cumsum(sizes)))
-        steps = np.repeat(start[flat] - byte_bounds[:-1], sizes) + np.arange(int(byte_bounds[-1]), dtype=np.int64)
-        doc_bounds = byte_bounds[np.concatenate(([0], np.cumsum(lengths)))]
-        return buf[steps].tobytes(), doc_bounds.tolist()
+    def _joined(self, ids: list[list[int]]) -> list[bytes]:
+        """Each document's tokens' bytes joined (far cheaper than decoding to str)."""
+        table = self._byte_table()
+        return [b"".join(itemgetter(*row)(table)) if len(row) > 1 else (table[row[0]] if row else b"") for row in ids]
 
-    def _bytes_equal(self, data: list[bytes], flat: np.ndarray, lengths: list[int], *,
-                     strip_prefix: bool = False) -> list[bool]:
-        joined, bounds = self._joined(flat, lengths)
+    def _bytes_equal(self, data: list[bytes], ids: list[list[int]], *, strip_prefix: bool = False) -> list[bool]:
         out = []
-        for k, d in enumerate(data):
-            lo, hi = bounds[k], bounds[k + 1]
-            if strip_prefix and hi > lo and joined[lo : lo + 1] == b" ":
-                lo += 1
-            out.append(hi - lo == len(d) and joined[lo:hi] == d)
+        for joined, d in zip(self._joined(ids), data):
+            if strip_prefix and joined[:1] == b" ":
+                joined = joined[1:]
+            out.append(joined == d)
         return out
 
-    def _wordpiece_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]],
-                               flat: np.ndarray, lengths: list[int]) -> list[bool]:
+    def _wordpiece_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]]) -> list[bool]:
         """WordPiece decoding only puts spaces between the tokens' own text (and takes some out), so a
         document whose non-space bytes differ from its tokens' cannot round-trip: only the others
         are decoded to check."""
-        joined, bounds = self._joined(flat, lengths)
         out = [False] * len(texts)
-        maybe = [k for k, d in enumerate(data)
-                 if joined[bounds[k] : bounds[k + 1]].translate(None, _WHITESPACE) == d.translate(None, _WHITESPACE)]
+        maybe = [k for k, (joined, d) in enumerate(zip(self._joined(ids), data))
+                 if joined.translate(None, _WHITESPACE) == d.translate(None, _WHITESPACE)]
         for k, decoded in zip(maybe, self.decode([ids[k] for k in maybe]) if maybe else []):
             out[k] = decoded == texts[k]
         return out
 
-    def _byte_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _byte_table(self) -> list[bytes]:
+        """Each id's bytes (kept on the tokenizer: built once per loaded tokenizer, not per run)."""
         if self._table is None:
-            # kept on the tokenizer: built once per loaded tokenizer, not once per run
             self._table = self.tokenizer.__dict__.get("_tp_byte_table")
         if self._table is None:
-            pieces = []
+            table = []
             for i in range(self.vocab_size):
                 try:
-                    pieces.append(self.tokenizer.token_bytes(i))
+                    table.append(self.tokenizer.token_bytes(i))
                 except (KeyError, ValueError):  # a gap in the id range names no token
-                    pieces.append(b"")
-            size = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
-            start = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
-            self._table = (np.frombuffer(b"".join(pieces), dtype=np.uint8), start, size)
-            self.tokenizer.__dict__["_tp_byte_table"] = self._table
+                    table.append(b"")
+            self._table = self.tokenizer.__dict__["_tp_byte_table"] = table
         return self._table
 
 
@@ -205,7 +196,7 @@ def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, 
     ids = job.encode(texts)
     lengths = [len(x) for x in ids]
     flat = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids]) if ids else np.zeros(0, np.int64)
-    same = job.round_trips(texts, data, ids, flat, lengths)
+    same = job.round_trips(texts, data, ids, flat)
     groups: dict[str, list[int]] = {}
     for k, d in enumerate(docs):
         groups.setdefault(d.group, []).append(k)
@@ -232,9 +223,21 @@ def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, 
             t.unknown += int(np.count_nonzero(part == job.unk))
 
 
-def doc_facts(docs: Sequence[Document]) -> tuple[list[tuple[int, int, int]], list[bytes]]:
-    """(chars, bytes, words) of each document, and its UTF-8."""
-    data = [d.text.encode("utf-8", "replace") for d in docs]
+def doc_facts(docs: list[Document]) -> tuple[list[tuple[int, int, int]], list[bytes]]:
+    """(chars, bytes, words) of each document, and its UTF-8.
+
+    Text from elsewhere than our reader may hold lone surrogates, which no backend can encode:
+    such a document is replaced in `docs` by its repaired text (U+FFFD), as `Tokenizer.encode` does.
+    """
+    data = []
+    for k, d in enumerate(docs):
+        try:
+            data.append(d.text.encode("utf-8"))
+        except UnicodeEncodeError:
+            from ..tokenizers.base import repair_surrogates
+
+            docs[k] = replace(d, text=repair_surrogates(d.text)[0])
+            data.append(docs[k].text.encode("utf-8"))
     return [(len(d.text), len(b), count_words(b)) for d, b in zip(docs, data)], data
 
 

@@ -6,7 +6,6 @@ check the config and the weights before loading anything heavy, then `AutoModelF
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import os
 import threading
@@ -101,23 +100,19 @@ class Model:
         return sum(p.numel() for p in self.module.parameters())
 
     # --- the one forward pass everything uses ----------------------------------------------------
-    def inference(self) -> contextlib.AbstractContextManager[Any]:
-        """No autograd bookkeeping while predicting."""
-        import torch
-
-        return torch.inference_mode()
-
     def forward(self, ids: Sequence[int], cache: Any = None, *, use_cache: bool = True) -> tuple[torch.Tensor, Any]:
         """Run `ids` (after whatever `cache` already holds) through the model.
 
         Returns the float32 logits for the token after the last id, and the new cache (None when
         `use_cache` is False). Only the last position's logits are computed where the model allows.
+        Inference mode is on for the call only, never left on for the caller's own torch code.
         """
         import torch
 
         inputs = torch.tensor([list(ids)], dtype=torch.long, device=self.module.device)
         extra = {"logits_to_keep": 1} if self._keep_last else {}
-        out = self.module(input_ids=inputs, use_cache=use_cache, **{self._cache_arg: cache}, **extra)
+        with torch.inference_mode():
+            out = self.module(input_ids=inputs, use_cache=use_cache, **{self._cache_arg: cache}, **extra)
         return out.logits[0, -1].float(), (out.get(self._cache_arg) if use_cache else None)
 
     def token_logprobs(self, ids: Sequence[int]) -> list[float]:

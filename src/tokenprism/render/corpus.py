@@ -20,6 +20,11 @@ PLOT_SUFFIXES = (".png", ".svg", ".html")
 _COLUMNS = ("tokenizer", "group", "docs", "tokens", "bytes/tok", "chars/tok", "tok/word", "unk rate", "lossless", "vocab used", "top tokens")
 
 
+# terminal headers, short enough for 80 columns: bytes/token, chars/token, tokens/word, unknown
+# rate, share of documents that round-trip, share of the vocabulary used
+_SHORT = ("group", "docs", "tokens", "B/tok", "ch/tok", "tok/w", "unk", "lossl.", "vocab")
+
+
 def _cells(r: GroupStats) -> list[str]:
     from .compare import one_line
 
@@ -31,27 +36,41 @@ def _cells(r: GroupStats) -> list[str]:
 
 
 def corpus_view(stats: CorpusStats) -> Group:
-    """The statistics as a table, then what reading skipped."""
+    """One table per tokenizer (a row per group, then all groups), its most frequent tokens under
+    it, then what reading skipped. Narrow enough for an 80-column terminal."""
+    from rich import box
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(header_style="bold", title=f"corpus statistics ({stats.engine} engine, {stats.seconds:.1f} s)")
-    for col in _COLUMNS:
-        table.add_column(col, justify="right" if col not in ("tokenizer", "group", "top tokens") else "left", overflow="fold")
-    for r in stats.rows:
-        table.add_row(*_cells(r), style="bold" if r.group == "(all)" else None)
-    parts: list = [table]
-    read = stats.report
-    for item in read.get("skipped", [])[:20]:
-        parts.append(Text(f"skipped {item['path']}: {item['reason']}", style="yellow"))
-    if len(read.get("skipped", [])) > 20:
-        parts.append(Text(f"… and {len(read['skipped']) - 20} more skipped", style="yellow"))
-    for path, n in read.get("invalid_utf8", {}).items():
-        parts.append(Text(f"{path}: {n} invalid UTF-8 sequence(s) replaced with U+FFFD", style="yellow"))
-    for path, n in read.get("bad_records", {}).items():
-        parts.append(Text(f"{path}: {n} line(s) without a text field skipped", style="yellow"))
+    from .compare import one_line
+
+    parts: list = [Text(f"corpus statistics ({stats.engine} engine, {stats.seconds:.1f} s)", style="bold")]
+    for name in stats.tokenizers:
+        table = Table(title=name, title_justify="left", title_style="bold", header_style="bold", box=box.SIMPLE_HEAD)
+        for col in _SHORT:
+            table.add_column(col, justify="left" if col == "group" else "right", no_wrap=col != "group")
+        rows = [r for r in stats.rows if r.tokenizer == name]
+        for r in rows:
+            table.add_row(*_cells(r)[1:-1], style="bold" if r.group == "(all)" else None)
+        parts.append(table)
+        top = rows[-1].top_tokens[:10]
+        parts.append(Text("most frequent: " + "  ".join(f"{one_line(label)}×{count:,}" for _, label, count in top), style="dim"))
+    parts.extend(_read_notes(stats.report))
     return Group(*parts)
+
+
+def _read_notes(read: dict) -> list:
+    from rich.text import Text
+
+    notes = [Text(f"skipped {item['path']}: {item['reason']}", style="yellow") for item in read.get("skipped", [])[:20]]
+    if len(read.get("skipped", [])) > 20:
+        notes.append(Text(f"… and {len(read['skipped']) - 20} more skipped", style="yellow"))
+    notes += [Text(f"{path}: {n} invalid UTF-8 sequence(s) replaced with U+FFFD", style="yellow")
+              for path, n in read.get("invalid_utf8", {}).items()]
+    notes += [Text(f"{path}: {n} line(s) without a text field skipped", style="yellow")
+              for path, n in read.get("bad_records", {}).items()]
+    return notes
 
 
 def corpus_html(stats: CorpusStats) -> str:

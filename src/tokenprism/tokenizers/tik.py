@@ -183,9 +183,10 @@ class TiktokenTokenizer(Tokenizer):
 
     def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False) -> list[list[int]]:
         """Ids only, through tiktoken's threaded batch encoder: for corpus statistics."""
+        threads = os.cpu_count() or 1  # tiktoken's default of 8 threads oversubscribes small machines
         if split_special_tokens:
-            return self.encoding.encode_batch(texts, allowed_special=set(), disallowed_special=())
-        return self.encoding.encode_batch(texts, allowed_special="all")
+            return self.encoding.encode_batch(texts, num_threads=threads, allowed_special=set(), disallowed_special=())
+        return self.encoding.encode_batch(texts, num_threads=threads, allowed_special="all")
 
     def encode(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False):
         enc = super().encode(text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)

@@ -1,16 +1,19 @@
-"""The JSON API: one short handler per library verb. Handlers declared with plain `def` run in the
-threadpool (tokenizing 1 MB must not stall the event loop); generation runs in its own thread and
-streams server-sent events (see stream.py). Errors are raised as `TokenprismError`s and turned into
-JSON in one place (app.py).
+"""The JSON API: one short handler per library verb. Tokenizer work runs in worker threads, a few at a
+time (`off_loop`: tokenizing 1 MB must not stall the event loop); embedding handlers, declared with
+plain `def`, run in FastAPI's threadpool; generation runs in its own thread and streams server-sent
+events (api_models.py). Errors are raised as `TokenprismError`s and turned into JSON in one place (app.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional
+from functools import partial
+from typing import Any, Callable, Optional
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -70,10 +73,11 @@ class JSON(JSONResponse):
 
 @dataclass
 class ServerState:
-    """What the handlers share: the settings and the generation slots."""
+    """What the handlers share: the settings, the generation slots, and the limiter of tokenizer work."""
 
     settings: Settings
     slots: GenerationSlots
+    cpu: Any = None  # anyio.CapacityLimiter, made on first use (inside the event loop)
 
     def tokenizer(self, spec: Optional[str]) -> Any:
         from ..tokenizers.registry import load_tokenizer
@@ -95,6 +99,19 @@ class ServerState:
 
 def state(request: Request) -> ServerState:
     return request.app.state.tokenprism
+
+
+async def off_loop(request: Request, work: Callable[..., JSON], *args: Any) -> JSON:
+    """Run `work(state, *args)` in a worker thread, at most one per core at a time.
+
+    Tokenizing is CPU work that holds the GIL for most of its time: with FastAPI's 40 threads all
+    running at once, every request would crawl along together (and the switching costs CPU); a few
+    at a time, the rest waiting their turn on the event loop, each request is done sooner.
+    """
+    st = state(request)
+    if st.cpu is None:
+        st.cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+    return await anyio.to_thread.run_sync(partial(work, st, *args), limiter=st.cpu)
 
 
 # --- what the page needs to start ---------------------------------------------------------------
@@ -139,37 +156,52 @@ async def config(request: Request) -> JSON:
 
 # --- tokens -------------------------------------------------------------------------------------
 @router.post("/tokenize", response_model=TokenizeResponse)
-def tokenize(body: TokenizeRequest, request: Request) -> JSON:
+async def tokenize(body: TokenizeRequest, request: Request) -> JSON:
     """Text → tokens (as columns: ids, offsets, pieces, labels, bytes …)."""
-    tok = state(request).tokenizer(body.tokenizer)
+    return await off_loop(request, _tokenize, body)
+
+
+def _tokenize(st: ServerState, body: TokenizeRequest) -> JSON:
+    tok = st.tokenizer(body.tokenizer)
     enc = tok.encode(body.text, add_special_tokens=body.add_special_tokens, split_special_tokens=body.split_special_tokens)
     return JSON(encoding_payload(enc, tok))
 
 
 @router.post("/decode", response_model=DecodeResponse)
-def decode(body: DecodeRequest, request: Request) -> JSON:
+async def decode(body: DecodeRequest, request: Request) -> JSON:
     """Ids → each id's piece and label, and the text; an id out of range is a 422."""
-    tok = state(request).tokenizer(body.tokenizer)
+    return await off_loop(request, _decode, body)
+
+
+def _decode(st: ServerState, body: DecodeRequest) -> JSON:
+    tok = st.tokenizer(body.tokenizer)
     return JSON(tok.decode_tokens(body.ids, skip_special_tokens=body.skip_special_tokens).to_dict())
 
 
 @router.get("/info")
-def info(request: Request, tokenizer: Optional[str] = Query(None, description="A configured tokenizer spec.")) -> JSON:
+async def info(request: Request, tokenizer: Optional[str] = Query(None, description="A configured tokenizer spec.")) -> JSON:
     """What a tokenizer is: backend, model type, vocabulary size, special tokens and their roles."""
-    tok = state(request).tokenizer(tokenizer)
-    data = tok.info().to_dict()
+    return await off_loop(request, _info, tokenizer)
+
+
+def _info(st: ServerState, spec: Optional[str]) -> JSON:
+    data = st.tokenizer(spec).info().to_dict()
     data["source"] = scrub_paths(data["source"])
     data["files"] = [scrub_paths(f) for f in data["files"]]
     return JSON(data)
 
 
 @router.post("/compare", response_model=CompareResponse)
-def compare(body: CompareRequest, request: Request) -> JSON:
+async def compare(body: CompareRequest, request: Request) -> JSON:
     """One text, several tokenizers: a row each (an error row for any that cannot be had) and the
     places where they cut the text differently."""
-    from ..compare import Comparison, ComparisonRow, compare as compare_texts, expand_specs
+    return await off_loop(request, _compare, body)
 
-    s = state(request).settings
+
+def _compare(st: ServerState, body: CompareRequest) -> JSON:
+    from ..compare import BOOK_TEXT, Comparison, ComparisonRow, compare as compare_texts, expand_specs
+
+    s = st.settings
     wanted = list(dict.fromkeys(expand_specs(body.tokenizers or None, preset=body.preset) if (body.tokenizers or body.preset)
                                 else s.tokenizers))
     if len(wanted) > 16:
@@ -186,8 +218,6 @@ def compare(body: CompareRequest, request: Request) -> JSON:
     rows = {r.tokenizer: r for r in (done.rows if done else [])}
     merged = [rows.get(w) or ComparisonRow(tokenizer=w, error=refused.get(w)) for w in wanted]
     merged = [r if r.error is None else ComparisonRow(tokenizer=r.tokenizer, error=scrub_paths(r.error)) for r in merged]
-    from ..compare import BOOK_TEXT
-
     text = done.text if done else (BOOK_TEXT if body.text is None else body.text)
     return JSON(comparison_payload(Comparison(text=text, rows=merged, disagreements=done.disagreements if done else [])))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from itertools import compress
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..types import is_whole_utf8
@@ -50,23 +51,21 @@ def token_columns(enc: Encoding, tok: Tokenizer) -> dict[str, Any]:
     """Columns of an encoding made by `tok`: ids, offsets, pieces, labels, bytes (hex), and the indices
     of special, fragment, from-text and added tokens."""
     rows = _id_rows(tok)
-    table = []
-    for token_id in enc.ids:
-        row = rows.get(token_id)
-        if row is None:
-            row = rows[token_id] = _id_row(tok, token_id)
-        table.append(row)
+    get = rows.get
+    table = [get(i) or rows.setdefault(i, _id_row(tok, i)) for i in enc.ids]
+    pieces, labels, hexes, special, fragment = zip(*table) if table else ((),) * 5  # transposed in C
+    positions = range(len(table))
     added = enc.added
     return {
         "ids": list(enc.ids),
         "offsets": enc.offsets,  # (start, end) tuples: JSON arrays
-        "pieces": [r[0] for r in table],
-        "labels": [r[1] for r in table],
-        "bytes": [r[2] for r in table],
-        "special": [i for i, r in enumerate(table) if r[3]],
-        "fragment": [i for i, r in enumerate(table) if r[4]],
+        "pieces": pieces,
+        "labels": labels,
+        "bytes": hexes,
+        "special": list(compress(positions, special)),
+        "fragment": list(compress(positions, fragment)),
         # as Encoding.from_text: a special token the tokenizer did not add came from the text
-        "from_text": [i for i, r in enumerate(table) if r[3] and i not in added],
+        "from_text": [i for i in compress(positions, special) if i not in added],
         "added": sorted(added),
     }
 
