@@ -64,14 +64,19 @@ def test_reported_probabilities_are_the_softmax_of_the_logits(spec):
         with torch.no_grad():  # no cache, the whole text every time: the plainest possible reference
             logits = model.module(torch.tensor([context])).logits[0, -1].double()
         probs = torch.softmax(logits, dim=-1)
+        # float32 model maths against a float64 softmax: agreement to ~1e-5 in the logits
         assert step.prob == pytest.approx(probs[step.id].item(), rel=1e-4, abs=1e-9)
-        assert step.logprob == pytest.approx(math.log(probs[step.id].item()), rel=1e-4, abs=1e-6)
+        assert step.logprob == pytest.approx(math.log(probs[step.id].item()), rel=1e-4, abs=1e-4)
         entropy = -(probs * torch.log2(probs)).sum().item()
-        assert step.entropy == pytest.approx(entropy, rel=1e-4)
-        best = torch.topk(probs, 10)
-        assert [c.id for c in step.top] == best.indices.tolist()
-        assert [c.prob for c in step.top] == pytest.approx(best.values.tolist(), rel=1e-4)
-        assert [c.token for c in step.top] == [model.tokenizer.label(i) for i in best.indices.tolist()]
+        assert step.entropy == pytest.approx(entropy, rel=1e-4, abs=1e-4)
+        # The top 10: each with its own probability, most likely first, and none left out (order
+        # between candidates closer than float32 noise may differ from the float64 reference).
+        best = torch.topk(probs, 11).values.tolist()
+        assert len(step.top) == 10 and len({c.id for c in step.top}) == 10
+        assert [c.prob for c in step.top] == pytest.approx([probs[c.id].item() for c in step.top], rel=1e-4)
+        assert [c.prob for c in step.top] == pytest.approx(best[:10], rel=1e-4)
+        assert min(c.prob for c in step.top) >= best[10] * (1 - 1e-4)
+        assert [c.token for c in step.top] == [model.tokenizer.label(c.id) for c in step.top]
         context.append(step.id)
 
 
@@ -85,8 +90,8 @@ def test_cached_and_uncached_paths_agree(spec):
         assert [s.id for s in cached] == [s.id for s in uncached]
         for a, b in zip(cached, uncached):
             assert a.prob == pytest.approx(b.prob, rel=1e-4, abs=1e-9)
-            assert a.entropy == pytest.approx(b.entropy, rel=1e-4)
-            assert [c.id for c in a.top] == [c.id for c in b.top]
+            assert a.entropy == pytest.approx(b.entropy, rel=1e-4, abs=1e-4)
+            assert [c.prob for c in a.top] == pytest.approx([c.prob for c in b.top], rel=1e-4, abs=1e-9)
 
 
 def test_same_seed_same_sample_and_other_seeds_differ():

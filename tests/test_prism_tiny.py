@@ -19,18 +19,20 @@ HELD_OUT = ("textwrap.py", "shlex.py", "fractions.py", "heapq.py")
 SENTINELS = ("<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>")
 CONTEXT = 256
 
-#: prompt → what a greedy continuation's first line must match
+#: prompt → what a greedy continuation's first line must match. Prompts end where a token ends: a
+#: byte-level BPE joins a space to the word after it (" '__main__'"), so `if __name__ == ` with its
+#: trailing space would end in a lone-space token the model has hardly seen (the token-healing problem).
 IDIOMS = {
-    "if __name__ == ": r"^['\"]__main__['\"]:",
+    "if __name__ ==": r"^ ['\"]__main__['\"]:",
     "class Point:\n    def __init__(self": r"^(, [^\n]*)?\):",
     "class A:\n    @property\n    def name(self": r"^\):",
-    "try:\n    import zlib\nexcept ": r"^ImportError",
+    "try:\n    import zlib\nexcept": r"^ ImportError",
     "for i in range(": r"^[^\n]*\):",
     "with open(filename": r"^[^\n]*\) as \w+:",
-    "try:\n    pass\nexcept Exception as ": r"^\w+:",
-    "for key, value in ": r"^[\w.]+\.items\(\):",
+    "try:\n    pass\nexcept Exception as": r"^ \w+:",
+    "for key, value in": r"^ [\w.]+\.items\(\):",
     "import os\n\npath = os.path.": r"^(join|abspath|dirname|basename|normpath|expanduser|realpath|split|splitext|exists)\(",
-    "def check(x):\n    if x < 0:\n        raise ValueError(": r"^f?[\"']",
+    "def check(x):\n    if x < 0:\n        raise": r"^ ValueError\(",
 }
 
 

@@ -288,6 +288,15 @@ def chat_template_from_config(config: dict[str, Any]) -> str | None:
 
 
 def load_tokenizer_json(path: Path) -> Any:
+    """A tokenizer.json as transformers uses it: without the file's own padding and truncation
+    (sentence-transformers folders pad every text to 128 tokens; tokenizer(text) does not)."""
+    raw = _read_tokenizer_json(path)
+    raw.no_padding()
+    raw.no_truncation()
+    return raw
+
+
+def _read_tokenizer_json(path: Path) -> Any:
     from tokenizers import Tokenizer as RawTokenizer
 
     if path.name.endswith(".gz"):
