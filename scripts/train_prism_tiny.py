@@ -210,12 +210,12 @@ def held_out_loss(model, contexts: list[list[int]], batch: int = 16) -> float:
     return total / count
 
 
-def save_folder(model, tok, s: Settings, card: dict) -> None:
-    """Write the HF folder next to OUT, then swap it in, so readers never see half a model."""
+def save_folder(model, tok, s: Settings, card: dict, out: Path = OUT) -> None:
+    """Write the HF folder next to `out`, then swap it in, so readers never see half a model."""
     import torch
     from transformers import GenerationConfig, PreTrainedTokenizerFast
 
-    tmp = OUT.with_name(OUT.name + ".tmp")
+    tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     n_params = sum(p.numel() for p in model.parameters())
     # The folder must stay under 20 MB with the tokenizer (~0.7 MB): float32 where it fits.
@@ -236,11 +236,11 @@ def save_folder(model, tok, s: Settings, card: dict) -> None:
     card["dtype"] = str(dtype).replace("torch.", "")
     (tmp / "README.md").write_text(model_card(s, card), encoding="utf-8")
     (tmp / "training_log.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
-    old = OUT.with_name(OUT.name + ".old")
+    old = out.with_name(out.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
-    if OUT.exists():
-        OUT.rename(old)
-    tmp.rename(OUT)
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -273,7 +273,7 @@ and fills small gaps, nothing more.
 | architecture | LlamaForCausalLM, hidden {s.hidden_size}, {s.layers} layers, {s.heads} heads ({s.kv_heads} KV), MLP {s.intermediate_size}, context {s.context_length}, tied embeddings |
 | parameters | {c['params']:,} (stored as {c.get('dtype', 'float32')}) |
 | FIM | files cut at blank lines into blocks of ≤ {s.block_chars} characters (the documents), then `tokenprism.fim.transform`, level=context, fim_rate={s.fim_rate}, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch |
-| training | {c['step']} / {s.steps} steps of {s.batch_size}×{s.context_length} tokens = {c['tokens']:,} tokens ({c['epochs']:.2f} epochs), AdamW lr {s.lr} (warmup {s.warmup_steps}, cosine to {s.min_lr_ratio}×), weight decay {s.weight_decay}, seed {s.seed} |
+| training | {c['step']} steps of {s.batch_size}×{s.context_length} tokens = {c['tokens']:,} tokens ({c['epochs']:.2f} epochs) in {len(c['phases'])} phase(s): {'; '.join(_phase_text(p) for p in c['phases'])}; AdamW, cosine to {s.min_lr_ratio}× of the peak, weight decay {s.weight_decay}, seed {s.seed} |
 | wall time | {c['wall_minutes']:.1f} min on {c['machine']} (tokenizer {c['tokenizer_seconds']:.0f} s) |
 | held-out loss | {c['held_loss']:.3f} nats/token, perplexity **{math.exp(c['held_loss']):.2f}** ({c['held_tokens']:,} tokens, left to right) |
 | unigram baseline | perplexity {c['unigram_ppl']:.1f} (add-one unigram of the training tokens, same held-out tokens) |
@@ -292,14 +292,29 @@ print(tok.decode(model.generate(ids, max_new_tokens=8, do_sample=False)[0]))
 ## Reproduce
 
 ```
-{c['command']}
+{chr(10).join(p['command'] for p in c['phases'])}
 ```
 
 Settings: `{json.dumps(asdict(s))}`. The run is seeded: with a step budget alone (no `--minutes`)
 it is deterministic given the same CPython standard library, torch build and `--threads`. Under
 `--minutes` the learning-rate decay also follows the clock (so that a run cut short still ends at a low
-rate); this run {c.get('stopped_by', 'stopped at its step budget')}.
+rate); {'; '.join(f"phase {i + 1} {p.get('stopped_by', 'stopped at its step budget')}" for i, p in enumerate(c['phases']))}.
 """
+
+
+def _prior_phases(prior: dict) -> list[dict]:
+    """The phases a saved folder was trained in (a first-phase log written before phases were kept
+    has one implicit phase with the default schedule)."""
+    if not prior or "phases" in prior:
+        return list(prior.get("phases", []))
+    stopped = f"was stopped by its --minutes budget at step {prior['step']}" if "--minutes" in prior["command"] else None
+    return [{"command": prior["command"].strip(), "lr": Settings.lr, "warmup_steps": Settings.warmup_steps,
+             "steps": prior["step"], "tokens": prior["tokens"], "minutes": prior["wall_minutes"],
+             **({"stopped_by": stopped} if stopped else {})}]
+
+
+def _phase_text(p: dict) -> str:
+    return f"{p['steps']} steps, {p['tokens']:,} tokens, peak lr {p['lr']}, warmup {p['warmup_steps']}, {p['minutes']:.1f} min"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -309,27 +324,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint-minutes", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (see above)")
     parser.add_argument("--probe", action="store_true", help="time a few steps and exit")
+    parser.add_argument("--lr", type=float, default=Settings.lr, help="peak learning rate")
+    parser.add_argument("--warmup-steps", type=int, default=Settings.warmup_steps)
+    parser.add_argument("--continue-from", type=Path, default=None,
+                        help="a saved prism-tiny folder: keep its tokenizer and weights and train on as a further phase")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the Hugging Face folder goes")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    s = Settings(steps=args.steps)
+    s = Settings(steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
+    prior = json.loads((args.continue_from / "training_log.json").read_text()) if args.continue_from else {}
+    phase = len(_prior_phases(prior))
     random.seed(s.seed)
     torch.manual_seed(s.seed)
     t0 = time.time()
     train_paths, held_paths = stdlib_files()
     train_texts, held_texts = read_texts(train_paths), read_texts(held_paths)
     log(f"{len(train_texts)} training files ({sum(map(len, train_texts)) / 1e6:.1f} MB), {len(held_texts)} held out")
-    tok = train_tokenizer(train_texts, s.vocab_size)
+    if args.continue_from:
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(args.continue_from / "tokenizer.json"))
+    else:
+        tok = train_tokenizer(train_texts, s.vocab_size)
     tokenizer_seconds = time.time() - t0
     log(f"tokenizer: {tok.get_vocab_size()} ids in {tokenizer_seconds:.0f} s")
     held = plain_contexts(held_texts, tok, s.context_length)
     held_eval = held[: s.eval_contexts]
-    contexts = fim_contexts(train_texts, tok, s, epoch=0)
+    contexts = fim_contexts(train_texts, tok, s, epoch=100 * phase)  # each phase draws new FIM cuts
     train_plain = plain_contexts(train_texts, tok, s.context_length)
     unigram = {n: unigram_perplexity(train_plain, h, tok.get_vocab_size()) for n, h in ((len(held_eval), held_eval), (len(held), held))}
     log(f"epoch 0: {len(contexts)} contexts; held-out {len(held)} contexts; unigram ppl {unigram[len(held)]:.1f}")
-    model = build_model(s, tok)
+    if args.continue_from:
+        from transformers import LlamaForCausalLM
+
+        model = LlamaForCausalLM.from_pretrained(args.continue_from, dtype=torch.float32)
+    else:
+        model = build_model(s, tok)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params:,} parameters")
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -339,14 +371,18 @@ def main(argv: list[str] | None = None) -> None:
         lr=s.lr, betas=(0.9, 0.95), eps=1e-8,
     )
     pad = tok.token_to_id("<fim_pad>")
-    rng = random.Random(s.seed)
+    rng = random.Random(s.seed + phase)
     card = {
         "python": platform.python_version(), "train_files": len(train_texts), "held_files": len(held_texts),
         "held_out": list(HELD_OUT), "train_mb": sum(map(len, train_texts)) / 1e6, "vocab_size": tok.get_vocab_size(), "params": n_params,
-        "tokenizer_seconds": tokenizer_seconds, "unigram_by_contexts": unigram,
+        "tokenizer_seconds": prior.get("tokenizer_seconds", tokenizer_seconds), "unigram_by_contexts": unigram,
         "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}), torch threads {args.threads}",
-        "command": "python scripts/train_prism_tiny.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "phases": _prior_phases(prior),
+        "out": args.out,
     }
+    this_phase = {"command": "python scripts/train_prism_tiny.py " + " ".join(sys.argv[1:] if argv is None else argv),
+                  "lr": s.lr, "warmup_steps": s.warmup_steps, "steps": 0, "tokens": 0, "minutes": 0.0}
+    card["phases"] = card["phases"] + [this_phase]
     step, epoch, t_train, last_save, tokens = 0, 0, time.time(), time.time(), 0
     model.train()
     while step < s.steps:
@@ -370,25 +406,30 @@ def main(argv: list[str] | None = None) -> None:
             if step >= s.steps or out_of_time or time.time() - last_save >= args.checkpoint_minutes * 60:
                 last = step >= s.steps or out_of_time
                 if out_of_time:
-                    card["stopped_by"] = f"was stopped by its --minutes budget at step {step}"
-                checkpoint(model, tok, s, card, held if last else held_eval, step, tokens, len(contexts), t0)
+                    this_phase["stopped_by"] = f"was stopped by its --minutes budget at step {step}"
+                this_phase.update(steps=step, tokens=tokens, minutes=(time.time() - t0) / 60)
+                checkpoint(model, tok, s, card, held if last else held_eval, len(contexts))
                 last_save = time.time()
             if step >= s.steps or out_of_time:
                 break
         if out_of_time:
             break
         epoch += 1
-        contexts = fim_contexts(train_texts, tok, s, epoch=epoch)
+        contexts = fim_contexts(train_texts, tok, s, epoch=100 * phase + epoch)
     log(f"done in {(time.time() - t0) / 60:.1f} min: {step} steps, {tokens:,} tokens")
 
 
-def checkpoint(model, tok, s: Settings, card: dict, held: list[list[int]], step: int, tokens: int, n_ctx: int, t0: float) -> None:
+def checkpoint(model, tok, s: Settings, card: dict, held: list[list[int]], n_ctx: int) -> None:
+    """Evaluate, total the phases so far, and save the folder with its card."""
     loss = held_out_loss(model, held)
-    card.update(step=step, tokens=tokens, epochs=step * s.batch_size / n_ctx, held_loss=loss,
-                held_tokens=len(held) * (s.context_length - 1), unigram_ppl=card["unigram_by_contexts"][len(held)],
-                wall_minutes=(time.time() - t0) / 60)
-    save_folder(model, tok, s, card)
-    log(f"checkpoint at step {step}: held-out loss {loss:.3f} (ppl {math.exp(loss):.2f}), saved {OUT}")
+    step = sum(p["steps"] for p in card["phases"])
+    card.update(step=step, tokens=sum(p["tokens"] for p in card["phases"]), epochs=step * s.batch_size / n_ctx,
+                held_loss=loss, held_tokens=len(held) * (s.context_length - 1),
+                unigram_ppl=card["unigram_by_contexts"][len(held)],
+                wall_minutes=sum(p["minutes"] for p in card["phases"]))
+    out = card["out"]
+    save_folder(model, tok, s, {k: v for k, v in card.items() if k != "out"}, out)
+    log(f"checkpoint at step {step}: held-out loss {loss:.3f} (ppl {math.exp(loss):.2f}), saved {out}")
 
 
 def log(message: str) -> None:

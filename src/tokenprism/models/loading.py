@@ -10,10 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import ModelError, TokenizerNotFound, UsageError
+
+#: One model load at a time in this process: transformers' from_pretrained builds models on the "meta"
+#: device by patching module-global state, so two loads in two threads corrupt each other.
+LOADING = threading.RLock()
 
 __all__ = [
     "resolve_model_path",
@@ -66,7 +71,7 @@ def resolve_model_path(
     >>> resolve_model_path("prism-tiny")                     # doctest: +SKIP
     PosixPath('.../tokenprism/assets/prism-tiny')
     """
-    from ..tokenizers.registry import _HUB_ID, BUNDLED, bundled_path, resolve_hub_files
+    from ..tokenizers.registry import BUNDLED, bundled_path, is_hub_id, resolve_hub_files
 
     text = os.fspath(spec).strip()
     if not text:
@@ -81,7 +86,7 @@ def resolve_model_path(
         if not path.is_dir():
             raise ModelError(f"{path} is a file; a model is a folder with config.json and model.safetensors")
         return path
-    if not _HUB_ID.match(text):
+    if not is_hub_id(text):
         raise ModelError(f"no model folder {text!r} and it is not a Hub id (owner/name); check the path")
     patterns = MODEL_FILES + (PICKLE_FILES if allow_pickle else ()) + (_REMOTE_CODE_FILES if trust_remote_code else ())
     try:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import inspect
 import os
-import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ModelError
 from .loading import (
+    LOADING,
     check_can_generate,
     check_weights,
     pick_device,
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["Model", "load_model"]
 
 _cache: dict[tuple[Any, ...], Model] = {}
-_lock = threading.Lock()
 
 
 class Model:
@@ -168,14 +167,14 @@ def load_model(
     """
     device = pick_device(device)
     key = (os.fspath(spec), device, str(dtype), allow_pickle, trust_remote_code, revision)
-    with _lock:
-        cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    model = _load_uncached(key[0], device=device, dtype=dtype, allow_pickle=allow_pickle,
-                           trust_remote_code=trust_remote_code, revision=revision, progress=progress)
-    with _lock:
-        return _cache.setdefault(key, model)
+    with LOADING:
+        model = _cache.get(key)
+        if model is None:
+            model = _cache[key] = _load_uncached(
+                key[0], device=device, dtype=dtype, allow_pickle=allow_pickle,
+                trust_remote_code=trust_remote_code, revision=revision, progress=progress,
+            )
+        return model
 
 
 def _load_uncached(

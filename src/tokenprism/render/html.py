@@ -11,9 +11,10 @@ import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..types import Encoding, Token
+    from ..tokenizers.base import TokenizerInfo
+    from ..types import Decoding, Encoding, Token
 
-__all__ = ["escape", "id_colour", "id_rgb", "visible_whitespace", "token_span", "encoding_html", "STYLE", "DISPLAY_LIMIT"]
+__all__ = ["escape", "id_colour", "id_rgb", "visible_whitespace", "token_span", "encoding_html", "decoding_html", "info_html", "STYLE", "DISPLAY_LIMIT"]
 
 #: At most this many tokens are drawn; the rest are counted and said to be elided.
 DISPLAY_LIMIT = 5000
@@ -96,3 +97,27 @@ def encoding_html(enc: Encoding, *, limit: int = DISPLAY_LIMIT) -> str:
         f'{STYLE}<div class="tp"><div class="tp-meta">{meta}</div><div>{spans}</div>{elided}'
         f'<div class="tp-ids">{ids}</div>{notes}</div>'
     )
+
+
+def decoding_html(dec: Decoding) -> str:
+    """Each id as a coloured label (fragments as their bytes), then the joined text."""
+    spans = "".join(
+        f'<span class="tp-tok{" tp-special" if sp else ""}{" tp-frag" if fr else ""}" style="background:{id_colour(i)}" '
+        f'title="{escape(f"id {i} · piece {p!r}")}" data-id="{i}">'
+        f"{escape(lab if sp or fr else visible_whitespace(lab))}</span>"
+        for i, p, lab, sp, fr in zip(dec.ids, dec.pieces, dec.labels, dec.special, dec.fragment)
+    )
+    return f'{STYLE}<div class="tp"><div class="tp-meta">{escape(dec.tokenizer)} · {len(dec.ids)} ids</div><div>{spans}</div><div class="tp-meta">text: {escape(repr(dec.text))}</div></div>'
+
+
+def info_html(info: TokenizerInfo) -> str:
+    """A tokenizer's facts as a two-column table."""
+    roles = {t: r for r, t in info.roles.items()}
+    specials = ", ".join(f"{t}={i}" + (f" ({roles[t]})" if t in roles else "") for t, i in list(info.special_tokens.items())[:40])
+    rows = [
+        ("tokenizer", info.name), ("source", info.source), ("model type", info.model_type),
+        ("vocab size", f"{info.vocab_size:,} ({info.base_vocab_size:,} base)"), ("special tokens", specials or "none"),
+        ("chat template", "yes" if info.chat_template else "no"), *(("inferred", n) for n in info.inferred),
+    ]
+    body = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f'{STYLE}<table class="tp">{body}</table>'

@@ -83,6 +83,11 @@ class TokenizerInfo:
             "files": list(self.files),
         }
 
+    def _repr_html_(self) -> str:
+        from ..render.html import info_html
+
+        return info_html(self)
+
 
 class Tokenizer(ABC):
     """Text → ids and back, for any backend. Get one with `tokenprism.load_tokenizer(spec)`.

@@ -20,7 +20,7 @@ from typing import Callable
 from ..errors import TokenizerFileError, TokenizerNotFound
 from .base import Tokenizer
 
-__all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "BUNDLED", "bundled_path", "TOKENIZER_FILES"]
+__all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "BUNDLED", "bundled_path", "TOKENIZER_FILES"]
 
 #: Files a tokenizer can be built from, in the order a folder is searched.
 TOKENIZER_FILES = (
@@ -44,6 +44,11 @@ BUNDLED = {"prism-tiny": "assets/prism-tiny"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
 _cache: dict[tuple[str, str | None], Tokenizer] = {}
 _lock = threading.Lock()
+
+
+def is_hub_id(spec: str) -> bool:
+    """Whether a spec has the shape of a Hub repo id ("gpt2", "owner/name")."""
+    return bool(_HUB_ID.match(spec))
 
 
 def bundled_path(name: str) -> Path:
@@ -86,7 +91,7 @@ def _load_uncached(spec: str, revision: str | None) -> Tokenizer:
         enc, source, inferred = load_named_encoding(encoding_name)
         alias = [] if encoding_name == spec else [f"{spec} uses the OpenAI encoding {encoding_name}"]
         return TiktokenTokenizer(enc, name=spec, source=source, inferred=alias + inferred)
-    if _HUB_ID.match(spec) and not spec.endswith((".json", ".model", ".txt", ".tiktoken", ".gz")):
+    if is_hub_id(spec) and not spec.endswith((".json", ".model", ".txt", ".tiktoken", ".gz")):
         folder = resolve_hub_files(spec, revision=revision)
         tok = load_local(folder, name=spec)
         tok.source = f"hf:{spec}" + (f"@{revision}" if revision else "") + f" ({folder})"
