@@ -40,7 +40,9 @@ def test_prism_tiny_fills_the_body(tiny) -> None:
     assert result.steps[-1].id in result.fim_prompt.stop_ids | tiny.eos_ids
     assert result.middle.strip()
     assert result.text == PREFIX + result.middle + SUFFIX
-    assert "return" in result.middle or "a" in result.middle  # a plausible body uses the arguments
+    # Plausible: the completed file is valid Python and the body uses the arguments.
+    compile(result.text, "<infill>", "exec")
+    assert "a" in result.middle and "b" in result.middle
 
 
 def test_result_shape_and_json(tiny) -> None:
