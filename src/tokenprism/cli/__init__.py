@@ -7,6 +7,7 @@ one-line message and exit code 2 here, in one place (tracebacks only with --debu
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 
 import click
 
@@ -17,7 +18,29 @@ __all__ = ["app", "main"]
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+#: command → the module that defines it. Modules are imported only when their command runs (or for
+#: --help), so `tokenprism tokenize` pays for nothing it does not use.
+COMMANDS = {
+    "tokenize": "tokens", "decode": "tokens", "count": "tokens", "info": "tokens",
+    "compare": "compare", "corpus": "corpus", "train-tokenizer": "train",
+    "explain": "model", "generate": "model", "score": "model",
+    "infill": "infill", "fim-transform": "fim_data",
+    "embed": "embed", "similar": "embed", "neighbors": "embed",
+    "serve": "serve",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            import_module(f"{__name__}.{COMMANDS[name]}")  # registers its commands on `app`
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 @click.version_option(package_name="tokenprism")
 @click.pass_context
@@ -29,17 +52,6 @@ def app(ctx: click.Context, debug: bool) -> None:
     """
     ctx.obj = {"debug": debug}
 
-
-# Each module below adds its commands to `app`. Keep their imports light: heavy libraries are
-# imported inside the command functions.
-from . import tokens  # noqa: E402,F401
-
-for _optional in ("compare", "model", "fim_data", "infill", "embed", "serve"):
-    try:
-        __import__(f"{__name__}.{_optional}")
-    except ModuleNotFoundError as exc:  # a command module not written yet
-        if exc.name != f"{__name__}.{_optional}":
-            raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,5 +54,3 @@ def compare_cmd(text, file, errors, specs, preset, no_special_tokens, split_spec
         _print(properties_table(result.properties()))
 
 
-# The other commands of this feature register themselves when imported.
-from . import corpus, train  # noqa: E402,F401
