@@ -67,3 +67,11 @@ def test_decoding_and_info_render_in_notebooks(gpt2) -> None:
     html = gpt2.decode_tokens([8582, 236, 113])._repr_html_()
     assert "&lt;0xF0 0x9F&gt;" in html and "🎵" in html
     assert "byte-level BPE" in gpt2.info()._repr_html_()
+
+
+def test_head_equals_the_first_tokens() -> None:
+    for spec in ("gpt2", "openai-tiktoken/cl100k_base.tiktoken", "phi-3-mini/tokenizer.model", "bert-base-uncased"):
+        tok = load_tokenizer(fixture(f"tokenizers/{spec}"))
+        text = "Hello 🎵 <|endoftext|> [UNK] wörld\n" * 50
+        fresh, full = tok.encode(text), tok.encode(text)
+        assert fresh.head(37) == full.tokens[:37]

@@ -172,6 +172,23 @@ class Encoding:
         ):
             yield Token(i, tid, piece, text[s:e], s, e, data, sp, not sp and not is_whole_utf8(data), ft)
 
+    def head(self, n: int) -> list[Token]:
+        """The first `n` tokens, without building views of the rest (a display of 50 MB shows a few
+        thousand tokens; building 12 million views would take longer than the encode)."""
+        if n >= self.count or "tokens" in self.__dict__:
+            return self.tokens[:n]
+        tok, text, added = self._tokenizer, self.text, self.added
+        ids = self.ids[:n]
+        raw = self._raw_offsets
+        # The byte walk runs from the start, so the first n tokens' spans need only their own bytes.
+        offsets = tok._offsets(text, ids) if raw is None else (raw() if callable(raw) else raw)[:n]
+        views = []
+        for i, (tid, (s, e)) in enumerate(zip(ids, offsets)):
+            piece, data, sp = tok.id_to_piece(tid), tok.token_bytes(tid), tok.is_special(tid)
+            from_text = sp and i not in added and piece in text[s:e]
+            views.append(Token(i, tid, piece, text[s:e], s, e, data, sp, not sp and not is_whole_utf8(data), from_text))
+        return views
+
     @property
     def parsed_special_tokens(self) -> list[Token]:
         """Special tokens that came from special-token strings typed in the text."""

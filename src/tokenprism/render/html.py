@@ -84,7 +84,7 @@ def token_span(token: Token) -> str:
 
 def encoding_html(enc: Encoding, *, limit: int = DISPLAY_LIMIT) -> str:
     """An `Encoding` as a self-contained HTML block: header, coloured tokens, ids, notes."""
-    shown = enc.tokens[:limit] if enc.count > limit else enc.tokens
+    shown = enc.head(limit)
     spans = "".join(token_span(t) for t in shown)
     elided = f'<div class="tp-note">… {enc.count - limit:,} more tokens not shown</div>' if enc.count > limit else ""
     ids = " ".join(str(i) for i in enc.ids[:limit])

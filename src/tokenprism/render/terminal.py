@@ -52,7 +52,7 @@ def tokens_text(tokens: Iterable[Token], *, show_ids: bool = False) -> Text:
 
 def encoding_view(enc: Encoding, *, limit: int = DISPLAY_LIMIT) -> Group:
     """Header, coloured tokens, then the ids in the same colours, then notes."""
-    tokens = enc.tokens[:limit] if enc.count > limit else enc.tokens
+    tokens = enc.head(limit)
     header = Text.assemble(
         (enc.tokenizer, "bold"),
         f"  {enc.count:,} tokens · {len(enc.text):,} characters · ",
