@@ -7,9 +7,8 @@ per-token views (`enc.tokens`) are built only when something looks at them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple, Sequence
 
 if TYPE_CHECKING:
     from .tokenizers.base import Tokenizer
@@ -34,8 +33,7 @@ def is_whole_utf8(data: bytes) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token of an `Encoding`.
 
     `piece` is the vocab entry (``Ġhello``, ``##ing``, ``▁the``, ``<0xF0>``); `text` is the exact slice of
@@ -220,8 +218,7 @@ class Encoding:
         return f"Encoding(tokenizer={self.tokenizer!r}, count={self.count}, ids={self.ids[:8]!r}{'…' if self.count > 8 else ''})"
 
 
-@dataclass(frozen=True, slots=True)
-class Decoding:
+class Decoding(NamedTuple):
     """The result of `Tokenizer.decode_tokens`: each id's piece and shown label, and the joined text.
 
     The joined `text` is the tokenizer's own decode of all ids together, so fragments of one character

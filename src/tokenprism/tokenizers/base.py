@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from ..errors import InvalidTokenId
 from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
@@ -50,8 +49,7 @@ def repair_surrogates(text: str) -> tuple[str, list[str]]:
     return joined, notes
 
 
-@dataclass(frozen=True)
-class TokenizerInfo:
+class TokenizerInfo(NamedTuple):
     """What `tokenprism info` shows: what was loaded, from where, and what it is."""
 
     name: str
@@ -63,8 +61,8 @@ class TokenizerInfo:
     special_tokens: dict[str, int]
     roles: dict[str, str]
     chat_template: bool
-    inferred: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
+    inferred: Sequence[str] = ()
+    files: Sequence[str] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,6 @@ special_tokens_map.json add roles, the chat template and the max length, as tran
 
 from __future__ import annotations
 
-import gzip
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -300,6 +299,8 @@ def _read_tokenizer_json(path: Path) -> Any:
     from tokenizers import Tokenizer as RawTokenizer
 
     if path.name.endswith(".gz"):
+        import gzip  # only for .json.gz files
+
         def read() -> Any:
             with gzip.open(path, "rt", encoding="utf-8") as fh:
                 return RawTokenizer.from_str(fh.read())
