@@ -12,4 +12,4 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     || echo "warning: could not install chromium; browser tests will be skipped"
 fi
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-python -m pytest "$@"
+python -m pytest -q "$@"
