@@ -6,15 +6,28 @@ Shared by `count`, `corpus` and `fim-transform`. The .gitignore matcher covers w
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-__all__ = ["iter_files", "is_binary", "read_text_file", "TextFile"]
+__all__ = ["iter_files", "is_binary", "read_text_file", "read_json", "TextFile"]
 
 _SNIFF = 8192
+
+
+def read_json(path: Path, *, error: type[Exception], expect: type | None = None) -> Any:
+    """A JSON file's value; unreadable or malformed files (or, with `expect`, a value of another
+    type) raise `error` with a one-line message naming the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"cannot read {path}: {exc}; fix or remove the file") from None
+    if expect is not None and not isinstance(data, expect):
+        raise error(f"{path} is not a JSON {expect.__name__}; fix or remove the file")
+    return data
 
 
 def is_binary(head: bytes) -> bool:

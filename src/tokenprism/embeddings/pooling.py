@@ -7,12 +7,12 @@ that recipe gets the mean over its non-special tokens, which is what people usua
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..files import read_json as read_json_file
 
 __all__ = ["PoolingSpec", "read_pooling", "pool", "read_json"]
 
@@ -86,12 +86,7 @@ def _modes(config: dict[str, Any]) -> tuple[str, ...]:
 
 
 def read_json(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}; fix or remove the file") from None
+    return read_json_file(path, error=ModelError) if path.is_file() else None
 
 
 def pool(hidden: Any, mask: Any, special: Any, spec: PoolingSpec) -> Any:

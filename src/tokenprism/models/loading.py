@@ -8,13 +8,13 @@ the functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import ModelError, TokenizerNotFound, UsageError
+from ..files import read_json
 
 #: One model load at a time in this process: transformers' from_pretrained builds models on the "meta"
 #: device by patching module-global state, so two loads in two threads corrupt each other.
@@ -100,13 +100,7 @@ def read_config(folder: Path) -> dict[str, Any]:
     path = folder / "config.json"
     if not path.is_file():
         raise ModelError(f"{folder} has no config.json: not a Hugging Face model folder")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{path} is not a JSON object")
-    return data
+    return read_json(path, error=ModelError, expect=dict)
 
 
 def check_weights(folder: Path, *, allow_pickle: bool) -> str:

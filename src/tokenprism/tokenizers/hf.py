@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import TokenizerFileError
+from ..files import read_json
 from .base import SPECIAL_ROLES, Tokenizer
 
 __all__ = ["HFTokenizer", "bytes_to_unicode"]
@@ -256,15 +257,7 @@ class _LazyAdded:
 # --- building from files ----------------------------------------------------------------------
 def read_json_config(folder: Path, name: str) -> dict[str, Any]:
     path = folder / name
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TokenizerFileError(f"cannot read {path}: {exc}; fix or remove the file") from None
-    if not isinstance(data, dict):
-        raise TokenizerFileError(f"{path} is not a JSON object; fix or remove the file")
-    return data
+    return read_json(path, error=TokenizerFileError, expect=dict) if path.is_file() else {}
 
 
 def roles_from_config(config: dict[str, Any]) -> dict[str, str]:
