@@ -23,6 +23,7 @@ HELD_OUT are left out of training and used only to measure held-out loss.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import os
@@ -31,6 +32,7 @@ import random
 import shutil
 import sys
 import sysconfig
+import textwrap
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -69,6 +71,8 @@ class Settings:
     fim_rate: float = 0.5
     spm_rate: float = 0.5
     block_chars: int = 600
+    documents: str = "blocks"  # or "functions": every short function as a FIM document (see function_documents)
+    function_lines: int = 24
     eval_contexts: int = 96  # for the checkpoints along the way; the last one uses all
 
 
@@ -126,10 +130,47 @@ def code_blocks(text: str, max_chars: int) -> list[str]:
     return [b for b in blocks if b]
 
 
+def function_documents(text: str, max_lines: int) -> list[str]:
+    """Every function and method of a file of at most `max_lines` lines, dedented to column 0, with
+    the blank lines and first line of code that follow it.
+
+    These are the shape of an infill request (a signature, a gap where the body goes, code after the
+    function), so a FIM cut of one often makes the middle a body; a phase on them teaches the model to
+    write bodies after <fim_middle> far faster than 600-character blocks do.
+    """
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    lines = text.splitlines(keepends=True)
+    docs = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.end_lineno is None:
+            continue
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        if node.end_lineno - first >= max_lines:
+            continue
+        end = node.end_lineno
+        while end < len(lines) and not lines[end].strip():  # the blank lines after it
+            end += 1
+        indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+        if end < len(lines) and lines[end].startswith(indent):  # and the next line at its level
+            end += 1
+        docs.append(textwrap.dedent("".join(lines[first - 1 : end])))
+    return docs
+
+
+def fim_documents(texts: list[str], s: Settings) -> list[str]:
+    """The documents the FIM transform cuts: blocks of whole files, or short functions."""
+    if s.documents == "functions":
+        return [d for t in texts for d in function_documents(t, s.function_lines)]
+    return [b for t in texts for b in code_blocks(t, s.block_chars)]
+
+
 def fim_contexts(texts: list[str], tok, s: Settings, epoch: int) -> list[list[int]]:
     """Token ids of the FIM-transformed contexts of one epoch (each cropped to context_length)."""
     sentinels = Sentinels.starcoder()
-    texts = [b for t in texts for b in code_blocks(t, s.block_chars)]
+    texts = fim_documents(texts, s)
     # Leave room for the three sentinels a FIM fragment adds, so few contexts need cropping.
     outs = list(transform(
         texts, sentinels=sentinels, fim_rate=s.fim_rate, spm_rate=s.spm_rate, level="context",
@@ -329,12 +370,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup-steps", type=int, default=Settings.warmup_steps)
     parser.add_argument("--continue-from", type=Path, default=None,
                         help="a saved prism-tiny folder: keep its tokenizer and weights and train on as a further phase")
+    parser.add_argument("--fim-rate", type=float, default=Settings.fim_rate, help="share of documents FIM-transformed")
+    parser.add_argument("--documents", choices=("blocks", "functions"), default=Settings.documents,
+                        help="FIM documents: 600-character blocks of files, or every short function (see function_documents)")
     parser.add_argument("--out", type=Path, default=OUT, help="where the Hugging Face folder goes")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    s = Settings(steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps)
+    s = Settings(steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, fim_rate=args.fim_rate,
+                 documents=args.documents)
     prior = json.loads((args.continue_from / "training_log.json").read_text()) if args.continue_from else {}
     phase = len(_prior_phases(prior))
     random.seed(s.seed)
@@ -382,7 +427,8 @@ def main(argv: list[str] | None = None) -> None:
         "out": args.out,
     }
     this_phase = {"command": "python scripts/train_prism_tiny.py " + " ".join(sys.argv[1:] if argv is None else argv),
-                  "lr": s.lr, "warmup_steps": s.warmup_steps, "steps": 0, "tokens": 0, "minutes": 0.0}
+                  "lr": s.lr, "warmup_steps": s.warmup_steps, "fim_rate": s.fim_rate, "documents": s.documents,
+                  "steps": 0, "tokens": 0, "minutes": 0.0}
     card["phases"] = card["phases"] + [this_phase]
     step, epoch, t_train, last_save, tokens = 0, 0, time.time(), time.time(), 0
     model.train()

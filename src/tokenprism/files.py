@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 __all__ = ["iter_files", "is_binary", "read_text_file", "read_json", "TextFile"]
 
@@ -35,8 +34,7 @@ def is_binary(head: bytes) -> bool:
     return b"\x00" in head[:_SNIFF]
 
 
-@dataclass(frozen=True)
-class TextFile:
+class TextFile(NamedTuple):
     path: Path
     text: str
     invalid_utf8: int  # bytes that were not UTF-8 (replaced by U+FFFD)
