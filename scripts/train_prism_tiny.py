@@ -130,20 +130,20 @@ def code_blocks(text: str, max_chars: int) -> list[str]:
     return [b for b in blocks if b]
 
 
-def function_documents(text: str, max_lines: int) -> list[str]:
+def short_functions(text: str, max_lines: int) -> list[tuple[str, tuple[int, int] | None]]:
     """Every function and method of a file of at most `max_lines` lines, dedented to column 0, with
-    the blank lines and first line of code that follow it.
+    the blank lines and first line of code that follow it; and where its body starts on a line of its
+    own, the span of the body in that text (from the end of the signature to the end of the function).
 
-    These are the shape of an infill request (a signature, a gap where the body goes, code after the
-    function), so a FIM cut of one often makes the middle a body; a phase on them teaches the model to
-    write bodies after <fim_middle> far faster than 600-character blocks do.
+    These are the shape of an infill request: a signature, a gap where the body goes, code after the
+    function.
     """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return []
     lines = text.splitlines(keepends=True)
-    docs = []
+    out = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.end_lineno is None:
             continue
@@ -156,27 +156,69 @@ def function_documents(text: str, max_lines: int) -> list[str]:
         indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
         if end < len(lines) and lines[end].startswith(indent):  # and the next line at its level
             end += 1
-        docs.append(textwrap.dedent("".join(lines[first - 1 : end])))
-    return docs
+        doc = textwrap.dedent("".join(lines[first - 1 : end]))
+        span = None
+        body_line = node.body[0].lineno - first  # the body's first line, counted in `doc`
+        if body_line > node.lineno - first and node.end_lineno - first < len(doc.splitlines()):
+            starts = [0]
+            for line in doc.splitlines(keepends=True):
+                starts.append(starts[-1] + len(line))
+            # from the newline that ends the line before the body, to the end of the function's last line
+            span = (starts[body_line] - 1, starts[node.end_lineno - first + 1] - 1)
+            if doc[span[0]] != "\n" or doc[span[1]] != "\n":
+                span = None
+        out.append((doc, span))
+    return out
+
+
+def body_examples(texts: list[str], s: Settings) -> list[str]:
+    """Structure-aware FIM (Gong et al., 2024, "Evaluation of LLMs on Syntax-Aware Code Fill-in-the-
+    Middle Tasks"): besides random spans, make the middle a whole syntactic unit, here a function's
+    body: <fim_prefix>signature<fim_suffix>what follows<fim_middle>body<|endoftext|>. With token
+    healing at inference (the prefix `def add(a, b):\n    ` is sent as `def add(a, b):` and the middle
+    must start with the indent) this is exactly the shape of the infill request."""
+    out = []
+    for text in texts:
+        for doc, span in short_functions(text, s.function_lines):
+            if span is not None:
+                a, b = span
+                out.append(f"<fim_prefix>{doc[:a]}<fim_suffix>{doc[b:]}<fim_middle>{doc[a:b]}<|endoftext|>")
+    return out
+
+
+def packed(examples: list[list[int]], length: int) -> list[list[int]]:
+    """Examples laid one after another into contexts of at most `length` ids (longer ones dropped)."""
+    contexts: list[list[int]] = [[]]
+    for ids in examples:
+        if len(ids) > length:
+            continue
+        if len(contexts[-1]) + len(ids) > length:
+            contexts.append([])
+        contexts[-1].extend(ids)
+    return [c for c in contexts if c]
 
 
 def fim_documents(texts: list[str], s: Settings) -> list[str]:
     """The documents the FIM transform cuts: blocks of whole files, or short functions."""
     if s.documents == "functions":
-        return [d for t in texts for d in function_documents(t, s.function_lines)]
+        return [d for t in texts for d, _ in short_functions(t, s.function_lines)]
     return [b for t in texts for b in code_blocks(t, s.block_chars)]
 
 
 def fim_contexts(texts: list[str], tok, s: Settings, epoch: int) -> list[list[int]]:
     """Token ids of the FIM-transformed contexts of one epoch (each cropped to context_length)."""
     sentinels = Sentinels.starcoder()
-    texts = fim_documents(texts, s)
+    texts_in, texts = texts, fim_documents(texts, s)
     # Leave room for the three sentinels a FIM fragment adds, so few contexts need cropping.
     outs = list(transform(
         texts, sentinels=sentinels, fim_rate=s.fim_rate, spm_rate=s.spm_rate, level="context",
         context_length=s.context_length - 4, tokenizer=tok, seed=s.seed + epoch,
     ))
-    return [e.ids[: s.context_length] for e in tok.encode_batch(outs, add_special_tokens=False)]
+    contexts = [e.ids[: s.context_length] for e in tok.encode_batch(outs, add_special_tokens=False)]
+    if s.documents == "functions":  # and every body as a middle of its own
+        bodies = [e.ids for e in tok.encode_batch(body_examples(texts_in, s), add_special_tokens=False)]
+        contexts += packed(bodies, s.context_length)
+    return contexts
 
 
 def plain_contexts(texts: list[str], tok, length: int) -> list[list[int]]:

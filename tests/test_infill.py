@@ -18,6 +18,7 @@ from tokenprism.fim.infill import fim_prompt_for, infill, infill_prompt
 
 PREFIX = "def add(a, b):\n    "
 SUFFIX = "\n\nprint(add(1, 2))"
+HEALED = "def add(a, b):"  # the prefix less its last token, which token healing takes back
 KEYS = {"model", "format", "mode", "prompt", "prompt_tokens", "steps", "middle", "text"}
 
 
@@ -56,7 +57,7 @@ def test_result_shape_and_json(tiny) -> None:
     data = json.loads(json.dumps(result.to_dict()))
     assert data.keys() == KEYS
     assert data["format"] == "starcoder" and data["mode"] == "psm"
-    assert data["prompt"] == f"<fim_prefix>{PREFIX}<fim_suffix>{SUFFIX}<fim_middle>"
+    assert data["prompt"] == f"<fim_prefix>{HEALED}<fim_suffix>{SUFFIX}<fim_middle>"
     assert [t["id"] for t in data["prompt_tokens"]] == result.fim_prompt.ids
     assert 1 <= len(data["steps"]) <= 3
     assert data["text"] == PREFIX + data["middle"] + SUFFIX
@@ -126,6 +127,8 @@ def test_cli_file_with_one_fill(tiny, tmp_path, capsys) -> None:
     path = tmp_path / "snippet.py"
     path.write_text(PREFIX + "<FILL>" + SUFFIX, encoding="utf-8")
     code, out, _ = run(["infill", "--file", str(path), "-n", "2", "--json"], capsys)
+    assert code == 0 and json.loads(out)["prompt"] == f"<fim_prefix>{HEALED}<fim_suffix>{SUFFIX}<fim_middle>"
+    code, out, _ = run(["infill", "--file", str(path), "-n", "2", "--json", "--no-heal"], capsys)
     assert code == 0 and json.loads(out)["prompt"] == f"<fim_prefix>{PREFIX}<fim_suffix>{SUFFIX}<fim_middle>"
 
 
@@ -150,7 +153,7 @@ def test_cli_prompt_only_needs_no_model(capsys) -> None:
     starcoder2 = str(fixture("tokenizers/starcoder2"))
     script = (
         "import sys; from tokenprism.cli import main\n"
-        f"code = main(['infill', '--prompt-only', '-t', {starcoder2!r}, '--prefix', 'x = ', '--suffix', '', '--json'])\n"
+        f"code = main(['infill', '--prompt-only', '-t', {starcoder2!r}, '--prefix', 'x = ', '--suffix', '', '--json', '--no-heal'])\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'\n"
         "sys.exit(code)\n"
     )

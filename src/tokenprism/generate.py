@@ -200,9 +200,13 @@ def generate_steps(
     stop_strings: Sequence[str] = (),
     show_top: int = 5,
     use_cache: bool = True,
+    start_with: bytes = b"",
 ) -> Iterator[Step]:
     """Yield one `Step` per new token, until an end-of-text id (`stop_ids`, default the model's EOS),
     a stop string in the new text, or `max_new_tokens`.
+
+    `start_with` is text taken back from the end of the prompt (token healing, see healing.py): the
+    first tokens must write it again, and their probabilities are the model's among those that can.
 
     Greedy unless `temperature` > 0 (or top_k / top_p, which sample at temperature 1). The same `seed`
     gives the same samples. `use_cache=False` re-reads the whole text at every step: the slow path,
@@ -211,7 +215,8 @@ def generate_steps(
     >>> for step in generate_steps(model, model.tokenizer.encode("x = ").ids):   # doctest: +SKIP
     ...     print(step.token, f"{step.prob:.0%}")
     """
-    from .models.sampling import Distribution, new_generator, one_thread, pick, random_seed
+    from .healing import agreeing_ids, still_to_write
+    from .models.sampling import Distribution, new_generator, one_thread, only, pick, random_seed
 
     sampling = check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
     generator = None if sampling.greedy else new_generator(model.device, random_seed() if seed is None else seed)
@@ -220,11 +225,17 @@ def generate_steps(
     tok = model.tokenizer
     ids = list(prompt_ids)
     new: list[int] = []
+    pending = start_with
     # 1. Read the whole prompt once. The cache keeps every layer's keys and values, so each later
     #    step feeds in just the one new token and costs the same as the step before.
     logits, cache = model.forward(ids, use_cache=use_cache)
     for index in range(max_new_tokens):
         with one_thread():  # vector maths over the vocabulary: faster on one thread (see one_thread)
+            if pending:
+                # (Token healing: until the text taken back from the prompt is written again, only
+                # tokens that agree with it may come.)
+                allowed = agreeing_ids(tok, pending)
+                logits = only(logits, allowed) if allowed else logits
             # 2. The model's guess: a probability for every token in the vocabulary (softmax of logits).
             guess = Distribution(logits, keep=show_top)
             # 3. Pick the next token: the most likely one (greedy) or a sample shaped by the settings.
@@ -234,6 +245,7 @@ def generate_steps(
         yield step
         ids.append(token_id)
         new.append(token_id)
+        pending = still_to_write(pending, tok.token_bytes(token_id)) if pending else b""
         # 5. Stop at end-of-text, at a stop string, or when enough tokens are made.
         if token_id in stops or hits_stop_string(tok, new, stop_strings) or index + 1 == max_new_tokens:
             return

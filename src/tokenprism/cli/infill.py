@@ -28,12 +28,14 @@ from ..fim.formats import FORMATS
 @click.option("--top-p", type=float, default=None, help="Sample only from the most likely tokens that cover probability P.")
 @click.option("--seed", type=int, default=None, help="Seed for sampling: the same seed gives the same middle.")
 @click.option("--show-top", type=int, default=3, show_default=True, help="Alternatives reported per step (0: none).")
+@click.option("--heal/--no-heal", default=True, show_default=True,
+              help="Token healing: take the prefix's last token back and let the middle write it again.")
 @click.option("--prompt-only", is_flag=True, help="Only assemble and show the prompt (no model; with -t for any tokenizer).")
 @click.option("-t", "--tokenizer", "spec", default=None, help="With --prompt-only: the tokenizer to assemble for (default: the model's).")
 @json_option
 @loading_options
 def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_tokens, temperature, top_k, top_p, seed,
-           show_top, prompt_only, spec, as_json, device, dtype, allow_pickle, trust_remote_code, revision):
+           show_top, heal, prompt_only, spec, as_json, device, dtype, allow_pickle, trust_remote_code, revision):
     """Fill in the middle: assemble the model's own FIM prompt (sentinels marked), generate the middle
     one token at a time until its end-of-middle token, and show the completed text.
 
@@ -49,7 +51,8 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
     if spec is not None and not prompt_only:
         raise UsageError("-t/--tokenizer goes with --prompt-only; to infill, the model's own tokenizer is used")
     # Assembled before any weights are loaded: a model with no FIM sentinels fails in a blink.
-    prompt = assemble_fim_prompt(load(spec or model_spec), prefix=before, suffix=after, mode=mode, fim_format=fim_format)
+    prompt = assemble_fim_prompt(load(spec or model_spec), prefix=before, suffix=after, mode=mode, fim_format=fim_format,
+                                 heal=heal)
     if prompt_only:
         _show_prompt(prompt, as_json=as_json)
         return
@@ -58,7 +61,7 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
     check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
     model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
                                    trust_remote_code=trust_remote_code, revision=revision))
-    settings = dict(prefix=before, suffix=after, mode=mode, fim_format=fim_format, max_new_tokens=max_new_tokens,
+    settings = dict(prefix=before, suffix=after, mode=mode, fim_format=fim_format, heal=heal, max_new_tokens=max_new_tokens,
                     temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, show_top=show_top)
     _finish(_run(model, settings, as_json=as_json))
 
@@ -89,7 +92,7 @@ def _run(model, settings: dict, *, as_json: bool):
     from ..fim.infill import fim_prompt_for, infill_prompt
     from ..render.infill import completed_text, fim_prompt_view, infill_stop_line
 
-    place = {k: settings.pop(k) for k in ("prefix", "suffix", "mode", "fim_format")}
+    place = {k: settings.pop(k) for k in ("prefix", "suffix", "mode", "fim_format", "heal")}
     prompt = fim_prompt_for(model, max_new_tokens=settings["max_new_tokens"], **place)
     if as_json:
         result = infill_prompt(model, prompt, **settings)

@@ -92,7 +92,6 @@ class TokenizerJob:
         self.vocab_size = vocab_size
         self.unk = unk
         self.tokenizer = tokenizer
-        self._table: list[bytes] | None = None
 
     @classmethod
     def of(cls, tok: Tokenizer, *, name: str | None = None) -> TokenizerJob:
@@ -185,7 +184,7 @@ class TokenizerJob:
 
     def _joined(self, ids: list[list[int]]) -> list[bytes]:
         """Each document's tokens' bytes joined (far cheaper than decoding to str)."""
-        table = self._byte_table()
+        table = self.tokenizer.byte_table()
         return [b"".join(itemgetter(*row)(table)) if len(row) > 1 else (table[row[0]] if row else b"") for row in ids]
 
     def _bytes_equal(self, data: list[bytes], ids: list[list[int]]) -> list[bool]:
@@ -201,20 +200,6 @@ class TokenizerJob:
         for k, decoded in zip(maybe, self.decode([ids[k] for k in maybe]) if maybe else []):
             out[k] = decoded == texts[k]
         return out
-
-    def _byte_table(self) -> list[bytes]:
-        """Each id's bytes (kept on the tokenizer: built once per loaded tokenizer, not per run)."""
-        if self._table is None:
-            self._table = self.tokenizer.__dict__.get("_tp_byte_table")
-        if self._table is None:
-            table = []
-            for i in range(self.vocab_size):
-                try:
-                    table.append(self.tokenizer.token_bytes(i))
-                except (KeyError, ValueError):  # a gap in the id range names no token
-                    table.append(b"")
-            self._table = self.tokenizer.__dict__["_tp_byte_table"] = table
-        return self._table
 
 
 def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, Tally],

@@ -33,6 +33,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import InputError, UsageError
+from ..healing import take_back
 from ..tokenizers.base import offsets_from_bytes
 from ..types import Encoding
 
@@ -218,6 +219,7 @@ class FimPrompt:
     stop_ids: frozenset[int]
     tokenizer: Tokenizer = field(repr=False)
     notes: tuple[str, ...] = ()
+    healed: bytes = b""  # the prefix's last token, taken back for the middle to write again (healing.py)
 
     @property
     def text(self) -> str:
@@ -278,12 +280,14 @@ def assemble_fim_prompt(
     mode: str | None = None,
     fim_format: str | FimFormat | None = None,
     max_tokens: int | None = None,
+    heal: bool = False,
 ) -> FimPrompt:
     """Assemble the FIM prompt for `tokenizer`: detect (or take) the format, put the sentinels and the
     two texts in the mode's order, and encode each stretch as the family's reference code does.
 
     `mode` None takes the format's own (psm, or spm for Codestral). `max_tokens` cuts the prefix at its
     start and the suffix at its end until the prompt fits (as editors do), and says so in `notes`.
+    `heal` takes the prefix's last token back (`healed`): the middle must begin by writing it again.
 
     >>> p = assemble_fim_prompt(load_tokenizer("prism-tiny"), prefix="x = ", suffix="\\n")   # doctest: +SKIP
     >>> p.text
@@ -294,10 +298,18 @@ def assemble_fim_prompt(
     sentinel_ids = {s: sentinel_id(tokenizer, s, fmt) for s in fmt.used_sentinels(mode)}
     parts: list[Part] = [Part("bos", "", leading_ids(tokenizer))]
     notes: list[str] = []
+    healed = b""
     for slot in fmt.layouts[mode]:
         if slot in ("prefix", "suffix"):
             text = prefix if slot == "prefix" else suffix
-            shown, ids, note = encode_part(tokenizer, text, keep_space=fmt.space_prefix and slot == "prefix")
+            keep_space = fmt.space_prefix and slot == "prefix"
+            shown, ids, note = encode_part(tokenizer, text, keep_space=keep_space)
+            taken = take_back(tokenizer, text, ids) if heal and slot == "prefix" else None
+            if taken is not None:
+                healed = taken[1]
+                shown, ids, note = encode_part(tokenizer, taken[0], keep_space=keep_space)
+                notes.append(f"token healing: took {healed.decode('utf-8', 'replace')!r} (the prefix's last token) "
+                             "back; the middle starts by writing it again, in tokens of the model's choosing")
             parts.append(Part(slot, shown, ids))
             notes += note
         else:
@@ -309,7 +321,7 @@ def assemble_fim_prompt(
     stops = {sentinel_id(tokenizer, s, fmt) for s in fmt.stops if has_token(tokenizer, s)}
     stops |= set(sentinel_ids.values())
     return FimPrompt(fmt, mode, prefix, suffix, tuple(p for p in parts if p.ids or p.text), frozenset(stops),
-                     tokenizer, tuple(notes))
+                     tokenizer, tuple(notes), healed)
 
 
 def _resolve(tokenizer: Tokenizer, wanted: str | FimFormat | None) -> FimFormat:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import InputError, UsageError
+from ..healing import strip_taken_back
 from .formats import FimFormat, FimPrompt, assemble_fim_prompt, joined_bytes
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def infill(
     top_p: float | None = None,
     seed: int | None = None,
     show_top: int = 5,
+    heal: bool = True,
     on_step: Callable[[Step], None] | None = None,
 ) -> Infill:
     """Fill the gap between `prefix` and `suffix` with `model`, one token at a time.
@@ -117,6 +119,9 @@ def infill(
     The format is detected from the model's tokenizer unless `fim_format` names one; `mode` is "psm"
     or "spm" (None: the format's own). Either text may be empty. Greedy unless `temperature` > 0.
     Generation stops at the format's end-of-middle token, one of its sentinels, or the model's EOS.
+    `heal` (token healing, see healing.py) takes the prefix's last token back and has the middle write
+    it again: a prefix that ends in an indent or half a word then gets the tokens the model would
+    have used; `heal=False` sends the prefix exactly as it encodes.
 
     >>> r = infill("prism-tiny", prefix="for i in ", suffix=":\\n    print(i)")       # doctest: +SKIP
     >>> r.middle                                                                   # doctest: +SKIP
@@ -126,19 +131,19 @@ def infill(
 
     model = _as_model(model)
     prompt = fim_prompt_for(model, prefix=prefix, suffix=suffix, mode=mode, fim_format=fim_format,
-                            max_new_tokens=max_new_tokens)
+                            max_new_tokens=max_new_tokens, heal=heal)
     return infill_prompt(model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                          top_p=top_p, seed=seed, show_top=show_top, on_step=on_step)
 
 
 def fim_prompt_for(
     model: Model, *, prefix: str, suffix: str, mode: str | None = None, fim_format: str | FimFormat | None = None,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, heal: bool = True,
 ) -> FimPrompt:
     """The FIM prompt `infill` sends: assembled for the model's tokenizer and cut to leave room in
     its context window for `max_new_tokens` new tokens (the CLI shows it before generating)."""
     return assemble_fim_prompt(model.tokenizer, prefix=prefix, suffix=suffix, mode=mode, fim_format=fim_format,
-                               max_tokens=prompt_room(model, max_new_tokens))
+                               max_tokens=prompt_room(model, max_new_tokens), heal=heal)
 
 
 def infill_prompt(
@@ -167,7 +172,8 @@ def infill_prompt(
     interrupted = False
     try:
         for step in generate_steps(model, prompt.ids, max_new_tokens=max_new_tokens, temperature=sampling.temperature,
-                                   top_k=top_k, top_p=top_p, seed=seed, stop_ids=stops, show_top=show_top):
+                                   top_k=top_k, top_p=top_p, seed=seed, stop_ids=stops, show_top=show_top,
+                                   start_with=prompt.healed):
             steps.append(step)
             if on_step is not None:
                 on_step(step)
@@ -177,7 +183,7 @@ def infill_prompt(
     written = [s.id for s in steps[:-1]] if ended else [s.id for s in steps]  # less the end token
     return Infill(
         model=model.name, format=prompt.format.name, mode=prompt.mode, fim_prompt=prompt, steps=steps,
-        middle=middle_text(model.tokenizer, written), prefix=prompt.prefix, suffix=prompt.suffix,
+        middle=middle_text(model.tokenizer, written, taken_back=prompt.healed), prefix=prompt.prefix, suffix=prompt.suffix,
         stop_reason="interrupted" if interrupted else "end" if ended else "length",
         seed=None if sampling.greedy else seed, notes=list(prompt.notes),
     )
@@ -196,11 +202,12 @@ def prompt_room(model: Model, max_new_tokens: int) -> int | None:
     return context - max_new_tokens
 
 
-def middle_text(tokenizer: Tokenizer, ids: list[int]) -> str:
-    """The middle as the model wrote it: its tokens' bytes joined. Not `decode`, whose SentencePiece
-    decoders drop a leading space — the middle of " <MID>" often starts with one (Meta's
-    `decode_infilling` keeps it the same way, by decoding "☺" + ids and dropping the "☺")."""
-    return joined_bytes(tokenizer, ids).decode("utf-8", "replace")
+def middle_text(tokenizer: Tokenizer, ids: list[int], *, taken_back: bytes = b"") -> str:
+    """The middle as the model wrote it: its tokens' bytes joined, less the text token healing took
+    back from the prefix (which the prefix already has). Not `decode`, whose SentencePiece decoders
+    drop a leading space — the middle of " <MID>" often starts with one (Meta's `decode_infilling`
+    keeps it the same way, by decoding "☺" + ids and dropping the "☺")."""
+    return strip_taken_back(joined_bytes(tokenizer, ids), taken_back).decode("utf-8", "replace")
 
 
 FILL_MARKER = "<FILL>"

@@ -90,6 +90,15 @@ class Distribution:
         return int(torch.argmax(self.logits))
 
 
+def only(logits: torch.Tensor, ids: list[int]) -> torch.Tensor:
+    """The logits with every id but `ids` masked to -inf, so that only `ids` can be picked (and the
+    probabilities shown are the model's, renormalised over them)."""
+    index = torch.tensor(ids, dtype=torch.long, device=logits.device)
+    masked = torch.full_like(logits, float("-inf"))
+    masked[index] = logits[index]
+    return masked
+
+
 def pick(guess: Distribution, sampling: Sampling, generator: torch.Generator | None) -> int:
     """The next token id: the most likely one (greedy), or a sample from the reshaped distribution."""
     if sampling.greedy:

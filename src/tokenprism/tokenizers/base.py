@@ -160,6 +160,21 @@ class Tokenizer(ABC):
     def piece_to_id(self, piece: str) -> int | None:
         return None
 
+    def byte_table(self) -> list[bytes]:
+        """Every id's bytes, by id (b"" for an id in the range that names no token), built once per
+        loaded tokenizer: for joining many tokens' bytes at C speed, and for finding tokens by their
+        bytes (token healing)."""
+        table = self.__dict__.get("_byte_table")
+        if table is None:
+            table = []
+            for i in range(self.vocab_size):
+                try:
+                    table.append(self.token_bytes(i))
+                except (KeyError, ValueError):  # a gap in the id range names no token
+                    table.append(b"")
+            self.__dict__["_byte_table"] = table
+        return table
+
     def _is_valid_id(self, id: int) -> bool:
         """False for ids inside the range that name no token (tiktoken's ranks have gaps)."""
         return True

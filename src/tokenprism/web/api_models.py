@@ -122,15 +122,16 @@ def _prepare_infill(spec: str, body: InfillRequest, max_new: int) -> tuple[Any, 
 
     seed = _seed(body, max_new)
     model = load_model_once(spec)
-    return model, fim_prompt_for(model, prefix=body.prefix, suffix=body.suffix, mode=body.mode, max_new_tokens=max_new), seed
+    return model, fim_prompt_for(model, prefix=body.prefix, suffix=body.suffix, mode=body.mode, max_new_tokens=max_new,
+                                 heal=body.heal), seed
 
 
 class _Middle:
     """The middle so far, as `fim.infill.middle_text` writes it; the end-of-middle token adds nothing,
     and text is held back while a character is still incomplete."""
 
-    def __init__(self, tok: Any, stops: frozenset[int]) -> None:
-        self.tok, self.stops = tok, stops
+    def __init__(self, tok: Any, stops: frozenset[int], healed: bytes = b"") -> None:
+        self.tok, self.stops, self.healed = tok, stops, healed
         self.ids: list[int] = []
         self.ended = False
         self.shown = 0
@@ -142,7 +143,7 @@ class _Middle:
             self.ended = True
             return ""
         self.ids.append(token_id)
-        text = middle_text(self.tok, self.ids)
+        text = middle_text(self.tok, self.ids, taken_back=self.healed)
         if text.endswith("\ufffd"):
             return ""
         delta, self.shown = text[self.shown :], len(text)
@@ -152,7 +153,7 @@ class _Middle:
     def text(self) -> str:
         from ..fim.infill import middle_text
 
-        return middle_text(self.tok, self.ids)
+        return middle_text(self.tok, self.ids, taken_back=self.healed)
 
 
 @router.post("/infill", response_class=EventStream, status_code=200, responses=_SSE)
@@ -168,7 +169,7 @@ async def infill(body: InfillRequest, request: Request) -> EventStream:
     st, (model, prompt, seed), max_new = await _open(request, body, _prepare_infill)
     tok = model.tokenizer
     stops = frozenset(prompt.stop_ids) | model.eos_ids
-    middle = _Middle(tok, stops)
+    middle = _Middle(tok, stops, prompt.healed)
     columns = token_columns(prompt.encoding, tok)
     first = {"model": model.name, "format": prompt.format.name, "mode": prompt.mode, "prompt": prompt.text,
              "ids": columns["ids"], "labels": columns["labels"], "special": columns["special"], "roles": prompt.roles,
@@ -183,7 +184,7 @@ async def infill(body: InfillRequest, request: Request) -> EventStream:
 
     run = StepRun(
         steps=lambda: generate_steps(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature, seed=seed,
-                                     stop_ids=stops, show_top=body.show_top),
+                                     stop_ids=stops, show_top=body.show_top, start_with=prompt.healed),
         new_text=middle.push, deadline_s=st.settings.generation_timeout_s, slots=st.slots,
     )
     return EventStream(stream_steps(run, first, finish), run)

@@ -116,6 +116,7 @@ class InfillRequest(_Request):
     seed: Optional[int] = Field(None, ge=0, le=2**63 - 1)
     show_top: int = Field(5, ge=0, le=20)
     mode: Optional[str] = Field(None, description="psm or spm (default: the model's usual order).")
+    heal: bool = Field(True, description="Token healing: the prefix's last token is taken back and written again by the middle.")
 
 
 # --- embeddings ---------------------------------------------------------------------------------

@@ -600,7 +600,8 @@
       result.replaceChildren(prefix, el("mark", { text: middle }), suffix);
       $("fim-result-card").hidden = false;
     };
-    streamSteps("/api/infill", { prefix, suffix, model: $("fim-model").value, max_new_tokens: numberOrNull("fim-max") || 48 }, {
+    streamSteps("/api/infill", { prefix, suffix, model: $("fim-model").value, max_new_tokens: numberOrNull("fim-max") || 48,
+                                 heal: $("fim-heal").checked }, {
       prompt(data) {
         const view = { cols: { labels: data.labels }, special: new Set(data.special), fragment: new Set(), fromText: new Set(), added: new Set() };
         promptBox.replaceChildren(...data.ids.map((id, i) => {
