@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -193,7 +194,9 @@ class HFTokenizer(Tokenizer):
         return self._split_copy
 
     def _encode(self, text: str, *, add_special_tokens: bool, split_special_tokens: bool):
-        enc = self._backend_for(split_special_tokens).encode(text, add_special_tokens=add_special_tokens)
+        # A batch of one: the same encoding as `encode`, but the batch call lets go of the GIL while
+        # Rust works, so other Python threads (the web server's event loop and workers) run meanwhile.
+        enc = self._backend_for(split_special_tokens).encode_batch([text], add_special_tokens=add_special_tokens)[0]
         return enc.ids, _LazyOffsets(enc), _LazyAdded(enc) if add_special_tokens else ()
 
     def _encode_batch(self, texts: list[str], *, add_special_tokens: bool, split_special_tokens: bool):
@@ -206,7 +209,8 @@ class HFTokenizer(Tokenizer):
         return [e.ids for e in fast(texts, add_special_tokens=add_special_tokens)]
 
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
-        return self.backend_tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
+        # decode_batch, like encode_batch above, runs without the GIL
+        return self.backend_tokenizer.decode_batch([list(ids)], skip_special_tokens=skip_special_tokens)[0]
 
     def id_to_piece(self, id: int) -> str:
         piece = self.backend_tokenizer.id_to_token(id)
@@ -251,7 +255,8 @@ class _LazyAdded:
         self.enc = enc
 
     def __call__(self) -> list[int]:
-        return [i for i, m in enumerate(self.enc.special_tokens_mask) if m]
+        mask = self.enc.special_tokens_mask
+        return list(compress(range(len(mask)), mask))
 
 
 # --- building from files ----------------------------------------------------------------------
