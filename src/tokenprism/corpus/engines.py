@@ -21,7 +21,7 @@ Progress = Callable[[int], None]  # called with the characters of text just done
 
 def batches(docs: Iterable[Document], *, batch_chars: int, batch_docs: int = 512) -> Iterator[list[Document]]:
     """Group documents into batches of at most `batch_chars` characters (or `batch_docs` documents):
-    the only text held in memory at a time."""
+    the only text held in memory (two batches at a time: see run_local)."""
     batch: list[Document] = []
     size = 0
     for doc in docs:
@@ -46,22 +46,53 @@ def _merge(into: Tallies, other: Tallies) -> Tallies:
 
 
 def fold_batch(docs: Sequence[Document], jobs: Sequence[TokenizerJob]) -> Tallies:
+    return _tally(_encoded(docs, jobs), jobs)
+
+
+#: A batch made ready for tallying: its documents, their (chars, bytes, words) and UTF-8, and each
+#: tokenizer's ids for them.
+_Encoded = tuple[list[Document], list[tuple[int, int, int]], list[bytes], list[list[list[int]]]]
+
+
+def _encoded(docs: Sequence[Document], jobs: Sequence[TokenizerJob]) -> _Encoded:
     docs = list(docs)
-    facts, data = doc_facts(docs)
+    facts, data = doc_facts(docs)  # (first: it repairs lone surrogates, which no backend encodes)
+    texts = [d.text for d in docs]
+    return docs, facts, data, [job.encode(texts) for job in jobs]
+
+
+def _tally(encoded: _Encoded, jobs: Sequence[TokenizerJob]) -> Tallies:
+    docs, facts, data, ids = encoded
     out: Tallies = {}
-    for job in jobs:
-        tally_batch(docs, job, out.setdefault(job.name, {}), facts, data)
+    for job, job_ids in zip(jobs, ids):
+        tally_batch(docs, job, out.setdefault(job.name, {}), facts, data, job_ids)
     return out
 
 
 def run_local(docs: Iterable[Document], jobs: Sequence[TokenizerJob], *, batch_chars: int,
               progress: Progress | None = None) -> Tallies:
+    """Fold the batches in this process, one batch ahead: while one batch is tallied (Python, one
+    core) the next is already being encoded in a second thread, whose batch encoders let go of the
+    GIL, so the cores the tally leaves idle encode meanwhile. Two batches are in memory at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     tallies: Tallies = {}
-    for batch in batches(docs, batch_chars=batch_chars):
-        _merge(tallies, fold_batch(batch, jobs))
-        if progress is not None:
-            progress(sum(len(d.text) for d in batch))
+    with ThreadPoolExecutor(1, thread_name_prefix="tokenprism-encode") as ahead:
+        pending = None
+        for batch in batches(docs, batch_chars=batch_chars):
+            upcoming = ahead.submit(_encoded, batch, jobs)
+            if pending is not None:
+                _fold_into(tallies, pending.result(), jobs, progress)
+            pending = upcoming
+        if pending is not None:
+            _fold_into(tallies, pending.result(), jobs, progress)
     return tallies
+
+
+def _fold_into(tallies: Tallies, encoded: _Encoded, jobs: Sequence[TokenizerJob], progress: Progress | None) -> None:
+    _merge(tallies, _tally(encoded, jobs))
+    if progress is not None:
+        progress(sum(len(d.text) for d in encoded[0]))
 
 
 # --- Ray -------------------------------------------------------------------------------------------

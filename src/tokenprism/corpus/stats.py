@@ -51,6 +51,14 @@ def count_words(data: bytes) -> int:
 _WHITESPACE = b" \t\n\r\x0b\x0c"
 
 
+def _single_spaced(data: bytes) -> bool:
+    """No whitespace but single spaces between other characters (ASCII whitespace; a WordPiece
+    tokenizer's own splitting on other spaces leaves them out of its tokens, so the byte check
+    after this one catches those)."""
+    return (len(data.translate(None, _WHITESPACE)) + data.count(b" ") == len(data) and b"  " not in data
+            and not data.startswith(b" ") and not data.endswith(b" "))
+
+
 @dataclass
 class Tally:
     """Additive counts of one tokenizer over one group of documents."""
@@ -127,6 +135,25 @@ class TokenizerJob:
             return self._wordpiece_round_trips(texts, data, ids)
         return [a == b for a, b in zip(self.decode(ids), texts)]
 
+    def _enough_spaces(self, data: bytes, ids: list[int]) -> bool:
+        """The decoder puts a space before every token but the first and the "##" continuations, and
+        its clean-up takes out at most two around each punctuation token (" ' " → "'"): a text with
+        fewer spaces than that (Chinese, say) cannot come back."""
+        starts, punct = self._wordpiece_tables()
+        row = np.asarray(ids, dtype=np.int64)
+        return data.count(b" ") >= np.count_nonzero(starts[row]) - 1 - 2 * np.count_nonzero(punct[row])
+
+    def _wordpiece_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per id: does it start a word (no "##"), and could clean-up take a space out next to it."""
+        cached = self.tokenizer.__dict__.get("_tp_wordpiece_tables")
+        if cached is None:
+            pieces = [self.tokenizer.backend_tokenizer.id_to_token(i) or "" for i in range(self.vocab_size)]
+            prefix = self.tokenizer.backend_tokenizer.decoder.prefix
+            starts = np.array([not p.startswith(prefix) for p in pieces], dtype=bool)
+            punct = np.array([bool(p) and not p[0].isalnum() or p in ("n't", "not") for p in pieces], dtype=bool)
+            cached = self.tokenizer.__dict__["_tp_wordpiece_tables"] = (starts, punct)
+        return cached
+
     def _spm_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray) -> list[bool]:
         """SentencePiece decodes a piece to its text with ▁ as a space and a byte piece to its byte,
         then takes off the one space its dummy prefix put before the text. So a document without
@@ -191,25 +218,32 @@ class TokenizerJob:
         return [joined == d for joined, d in zip(self._joined(ids), data)]
 
     def _wordpiece_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]]) -> list[bool]:
-        """WordPiece decoding only puts spaces between the tokens' own text (and takes some out), so a
-        document whose non-space bytes differ from its tokens' cannot round-trip: only the others
-        are decoded to check."""
-        out = [False] * len(texts)
-        maybe = [k for k, (joined, d) in enumerate(zip(self._joined(ids), data))
-                 if joined.translate(None, _WHITESPACE) == d.translate(None, _WHITESPACE)]
+        """The WordPiece decoder joins the tokens' own text with single spaces (and takes some out
+        before punctuation), so a document cannot round-trip if it holds any other whitespace (a
+        newline, a tab, two spaces, a space at either end), or if its non-space bytes differ from its
+        tokens': only the others are decoded to check."""
+        from tokenizers import decoders
+
+        if not isinstance(self.tokenizer.backend_tokenizer.decoder, decoders.WordPiece):
+            return [a == b for a, b in zip(self.decode(ids), texts)]
+        out = [not d and not i for d, i in zip(data, ids)]  # an empty text comes back from no tokens
+        spaced = [k for k, d in enumerate(data) if d and _single_spaced(d)]
+        joined = self._joined([ids[k] for k in spaced])
+        maybe = [k for k, j in zip(spaced, joined) if j == data[k].translate(None, b" ") and self._enough_spaces(data[k], ids[k])]
         for k, decoded in zip(maybe, self.decode([ids[k] for k in maybe]) if maybe else []):
             out[k] = decoded == texts[k]
         return out
 
 
 def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, Tally],
-                facts: list[tuple[int, int, int]], data: list[bytes]) -> None:
-    """Encode one batch with one tokenizer and add it to the per-group tallies.
+                facts: list[tuple[int, int, int]], data: list[bytes], ids: list[list[int]] | None = None) -> None:
+    """Encode one batch with one tokenizer (unless its `ids` are given) and add it to the per-group tallies.
 
     `facts` holds (chars, bytes, words) per document and `data` its UTF-8, computed once for all tokenizers.
     """
     texts = [d.text for d in docs]
-    ids = job.encode(texts)
+    if ids is None:
+        ids = job.encode(texts)
     lengths = [len(x) for x in ids]
     flat = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids]) if ids else np.zeros(0, np.int64)
     same = job.round_trips(texts, data, ids, flat)
