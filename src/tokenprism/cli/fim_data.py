@@ -169,10 +169,10 @@ class _TransformBatch:
 
 
 def _ray_batches(units: Iterable[list], job: _Job, *, address: str | None) -> Iterator[list]:
-    from ..corpus.engines import _ray, _start_ray
+    from ..corpus.engines import import_ray, start_ray
 
-    ray = _ray()
-    _start_ray(ray, address)
+    ray = import_ray()
+    start_ray(ray, address)
     for window in _chunks(units, max_chars=64 << 20, max_units=_RAY_WINDOW):
         items = [{"order": k, "unit": pickle.dumps(u)} for k, u in enumerate(window)]
         ds = ray.data.from_items(items).map_batches(_TransformBatch(job), batch_size=256, batch_format="numpy")

@@ -6,7 +6,7 @@ import click
 
 from . import app
 from ._common import emit_json, errors_option, json_option, load, read_text
-from .model import _console, _finish, _load, _run_live, _section, loading_options, model_option
+from ._live import escape, finish, load_model_from, loading_options, model_option, new_console, run_live, section
 from ..errors import UsageError
 from ..fim.formats import FORMATS
 
@@ -59,11 +59,11 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
     from ..generate import check_sampling
 
     check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
-    model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
+    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
                                    trust_remote_code=trust_remote_code, revision=revision))
     settings = dict(prefix=before, suffix=after, mode=mode, fim_format=fim_format, heal=heal, max_new_tokens=max_new_tokens,
                     temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, show_top=show_top)
-    _finish(_run(model, settings, as_json=as_json))
+    finish(_run(model, settings, as_json=as_json))
 
 
 def fim_texts(prefix: str | None, suffix: str | None, file: str | None, *, errors: str) -> tuple[str, str]:
@@ -85,7 +85,7 @@ def _show_prompt(prompt, *, as_json: bool) -> None:
         return
     from ..render.infill import fim_prompt_view
 
-    _console().print(fim_prompt_view(prompt))
+    new_console().print(fim_prompt_view(prompt))
 
 
 def _run(model, settings: dict, *, as_json: bool):
@@ -98,19 +98,13 @@ def _run(model, settings: dict, *, as_json: bool):
         result = infill_prompt(model, prompt, **settings)
         emit_json(result.to_dict())
         return result
-    console = _console()
-    _section(console, 1, "the prompt the model reads (sentinels underlined)")
+    console = new_console()
+    section(console, 1, "the prompt the model reads (sentinels underlined)")
     console.print(fim_prompt_view(prompt))
-    _section(console, 2, "the model writes the middle, one token at a time")
-    result = _run_live(console, lambda on_step: infill_prompt(model, prompt, on_step=on_step, **settings),
+    section(console, 2, "the model writes the middle, one token at a time")
+    result = run_live(console, lambda on_step: infill_prompt(model, prompt, on_step=on_step, **settings),
                        show_top=settings["show_top"] > 0)
-    _section(console, 3, "the completed text (middle highlighted)")
+    section(console, 3, "the completed text (middle highlighted)")
     console.print(completed_text(result))
-    console.print(f"\n[dim]{_escape(infill_stop_line(result))}[/dim]")
+    console.print(f"\n[dim]{escape(infill_stop_line(result))}[/dim]")
     return result
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

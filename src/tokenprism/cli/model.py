@@ -3,44 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from . import app
 from ._common import emit_json, input_options, json_option, read_text
-
-model_option = click.option(
-    "-m", "--model", "model_spec", default="prism-tiny", show_default=True,
-    help="Causal LM: a Hub id (gpt2), a local folder, or prism-tiny (bundled, offline).",
-)
-
-
-def loading_options(f: Callable) -> Callable:
-    """Where and how the model is loaded: device, dtype, and the two consents."""
-    f = click.option("--revision", default=None, help="Hub revision (branch, tag or commit).")(f)
-    f = click.option("--trust-remote-code", is_flag=True, help="Run the model's own Python code from its repo (only if you trust it).")(f)
-    f = click.option("--allow-pickle", is_flag=True, help="Also load pickle weights (pytorch_model.bin), which can run code.")(f)
-    f = click.option("--dtype", type=click.Choice(["auto", "float32", "float16", "bfloat16"]), default="auto", show_default=True,
-                     help="Weights' precision (auto: float32 on CPU).")(f)
-    return click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")(f)
-
-
-def _load(spec: str, options: dict[str, Any]) -> Any:
-    from ..models import load_model
-
-    return load_model(spec, progress=sys.stderr.isatty(), **options)
-
-
-def _console(**kwargs: Any) -> Any:
-    from rich.console import Console
-
-    return Console(soft_wrap=True, highlight=False, **kwargs)
-
-
-def _section(console: Any, number: int, title: str) -> None:
-    console.print(f"\n[bold]{number} · {title}[/bold]")
-
+from ._live import escape, finish, load_model_from, loading_options, model_option, new_console, run_live, section
 
 @app.command()
 @click.argument("prompt")
@@ -61,67 +30,36 @@ def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_p
     from ..render.steps import ids_text, labels_text, stop_line
     from ..render.terminal import tokens_text
 
-    model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
+    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
                                    trust_remote_code=trust_remote_code, revision=revision))
     ready = prepare_prompt(model, prompt, max_new_tokens=max_new_tokens)  # checks before anything is shown
     enc = model.tokenizer.encode(prompt)
-    console = _console()
+    console = new_console()
     console.print(f"[dim]{model.name} · {model.num_parameters:,} parameters · {model.device}[/dim]")
-    _section(console, 1, "the text")
+    section(console, 1, "the text")
     console.print(repr(prompt))
-    _section(console, 2, f"its {_tokens(enc.count)}")
+    section(console, 2, f"its {_tokens(enc.count)}")
     console.print(tokens_text(enc.tokens))
-    _section(console, 3, "their ids: the only thing the model sees")
+    section(console, 3, "their ids: the only thing the model sees")
     console.print(ids_text(enc.ids, enc.special))
     for note in ready.notes:
         console.print(f"[yellow]note: {note}[/yellow]")
-    _section(console, 4, "the model guesses the next token, one at a time")
-    gen = _run_live(console, lambda on_step: generate(
+    section(console, 4, "the model guesses the next token, one at a time")
+    gen = run_live(console, lambda on_step: generate(
         prompt, model, max_new_tokens=max_new_tokens, show_top=show_top, on_step=on_step), show_top=show_top > 0)
     new_ids = gen.ids
-    _section(console, 5, "the new ids")
+    section(console, 5, "the new ids")
     console.print(ids_text(new_ids, [s.special for s in gen.steps]))
-    _section(console, 6, "their tokens")
+    section(console, 6, "their tokens")
     console.print(labels_text(new_ids, [s.token for s in gen.steps], [s.special for s in gen.steps]))
-    _section(console, 7, "the text")
-    console.print(f"[dim]{_escape(gen.prompt)}[/dim][bold]{_escape(gen.text)}[/bold]")
-    console.print(f"\n[dim]{_escape(stop_line(gen))}[/dim]")
-    _finish(gen)
+    section(console, 7, "the text")
+    console.print(f"[dim]{escape(gen.prompt)}[/dim][bold]{escape(gen.text)}[/bold]")
+    console.print(f"\n[dim]{escape(stop_line(gen))}[/dim]")
+    finish(gen)
 
 
 def _tokens(n: int) -> str:
     return f"{n} token" if n == 1 else f"{n} tokens"
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
-def _run_live(console: Any, run: Callable[[Callable], Any], *, show_top: bool) -> Any:
-    """Run a generation while a live table grows one row per step (plain output when not a terminal)."""
-    from rich.live import Live
-
-    from ..render.steps import steps_table
-
-    steps: list = []
-    with Live(steps_table(steps, show_top=show_top), console=console, refresh_per_second=10,
-              auto_refresh=console.is_terminal) as live:
-        def on_step(step: Any) -> None:
-            steps.append(step)
-            live.update(steps_table(steps, show_top=show_top), refresh=console.is_terminal)
-
-        result = run(on_step)
-    if not console.is_terminal:
-        console.line()  # the last row printed when the live display closed ends without a newline
-    return result
-
-
-def _finish(gen: Any) -> None:
-    """After showing what was made: Ctrl-C still ends the command as interrupted (exit 130)."""
-    if gen.stop_reason == "interrupted":
-        raise KeyboardInterrupt
 
 
 @app.command()
@@ -151,11 +89,11 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
     """
     from ..generate import generate as run_generate
 
-    model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
+    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
                                    trust_remote_code=trust_remote_code, revision=revision))
     settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                     stop=stop, chat=chat, system=system, show_top=show_top)
-    console = _console()
+    console = new_console()
     if as_json:
         gen = run_generate(prompt, model, on_step=_json_line if stream else None, **settings)
         emit_json(gen.to_dict())
@@ -170,10 +108,10 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
         # The prompt as the model reads it: a chat template's special tokens show in bold.
         tokens = model.tokenizer.encode(ready.text, add_special_tokens=not chat).tokens
         console.print(_assemble(f"prompt · {_tokens(len(ready.ids))}: ", tokens_text(tokens)))
-        gen = _run_live(console, lambda on_step: run_generate(prompt, model, on_step=on_step, **settings),
+        gen = run_live(console, lambda on_step: run_generate(prompt, model, on_step=on_step, **settings),
                         show_top=show_top > 0)
         console.print(generation_view(gen, show_steps=False))
-    _finish(gen)
+    finish(gen)
 
 
 def _assemble(*parts: Any) -> Any:
@@ -202,7 +140,7 @@ def _stream(console: Any, model: Any, prompt: str, settings: dict[str, Any]) -> 
     gen = run_generate(prompt, model, on_step=on_step, **{**settings, "show_top": 0})
     click.echo("")
     console.stderr = True
-    console.print(f"[dim]{_escape(stop_line(gen))}[/dim]")
+    console.print(f"[dim]{escape(stop_line(gen))}[/dim]")
     return gen
 
 
@@ -223,7 +161,7 @@ def score(text, file, errors, model_spec, as_json, device, dtype, allow_pickle, 
     from ..score import score as run_score
 
     content = read_text(text, file, errors=errors)
-    model = _load(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
+    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
                                    trust_remote_code=trust_remote_code, revision=revision))
     result = run_score(content, model)
     if as_json:
@@ -231,4 +169,4 @@ def score(text, file, errors, model_spec, as_json, device, dtype, allow_pickle, 
     else:
         from ..render.steps import score_view
 
-        _console().print(score_view(result))
+        new_console().print(score_view(result))

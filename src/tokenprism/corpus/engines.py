@@ -12,7 +12,7 @@ from ..errors import MissingDependency, UsageError
 from .readers import Document
 from .stats import Tally, TokenizerJob, doc_facts, tally_batch
 
-__all__ = ["ENGINES", "batches", "run_local", "run_ray"]
+__all__ = ["ENGINES", "batches", "run_local", "run_ray", "import_ray", "start_ray"]
 
 ENGINES = ("local", "ray")
 Tallies = dict[str, dict[str, Tally]]  # tokenizer name → group → tally
@@ -99,7 +99,7 @@ def _fold_into(tallies: Tallies, encoded: _Encoded, jobs: Sequence[TokenizerJob]
 _ENV_PREFIXES = ("HF_", "TOKENPRISM_", "TIKTOKEN_", "TOKENIZERS_")
 
 
-def _ray() -> Any:
+def import_ray() -> Any:
     try:
         import ray
     except ImportError:
@@ -107,7 +107,7 @@ def _ray() -> Any:
     return ray
 
 
-def _start_ray(ray: Any, address: str | None) -> None:
+def start_ray(ray: Any, address: str | None) -> None:
     if ray.is_initialized():
         return
     # Workers resolve tokenizers themselves: give them the same Hub cache, offline mode and ranks folder.
@@ -157,8 +157,8 @@ def run_ray(docs: Iterable[Document], specs: Sequence[str], *, batch_chars: int,
     """Fold with Ray Data, one window of at most `window_chars` characters at a time (memory stays bounded)."""
     if not specs:
         raise UsageError("no tokenizers given for the Ray engine")
-    ray = _ray()
-    _start_ray(ray, address)
+    ray = import_ray()
+    start_ray(ray, address)
     fold = _FoldBatches(specs)
     tallies: Tallies = {}
     for window in batches(docs, batch_chars=window_chars, batch_docs=1 << 30):
