@@ -268,7 +268,7 @@ def test_fast_round_trip_checks_agree_with_the_decoder_text_by_text(rel):
     job = TokenizerJob.of(tok)
     alphabet = st.sampled_from([" ", "  ", "\t", "\n", "a", "b", "the", "The", "é", "ﬁ", "🎵", "鸟", "𓀀", "\u00a0", "\x00",
                                 "<unk>", "<s>", "</s>", "[UNK]", "\ufffd", "\u0301", ".", " .", ",", "'", " ' ", "n't",
-                                " do not", "##ing", "?", "!"])
+                                " do not", "##ing", "?", "!", "▁", "▁▁x", " ▁"])
     decode = tok.processor.decode if rel.endswith(".model") else tok.backend_tokenizer.decode
 
     @settings(max_examples=150, deadline=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 from ..errors import TokenizerFileError
 from .base import Tokenizer
@@ -105,6 +105,14 @@ class SentencePieceTokenizer(Tokenizer):
 
         return ids, offsets, added
 
+    @property
+    def normalizer_spec(self) -> NormalizerSpec:
+        """What the model does to text before cutting it (read from the model itself)."""
+        spec = self.__dict__.get("_normalizer_spec")
+        if spec is None:
+            spec = self.__dict__["_normalizer_spec"] = normalizer_spec(self.processor.serialized_model_proto())
+        return spec
+
     def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False) -> list[list[int]]:
         """Ids only, through sentencepiece's threaded batch encoder (special strings not parsed)."""
         return self.processor.encode(texts, num_threads=-1)
@@ -172,6 +180,32 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
+def proto_fields(data: bytes) -> Iterator[tuple[int, bytes | int]]:
+    """(field number, value) of each top-level field of a protobuf message: bytes for length-delimited
+    fields, an int for varints and fixed-width numbers. ValueError where the data ends inside a field."""
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 2:
+            size, pos = _varint(data, pos)
+            if pos + size > len(data):
+                raise ValueError("ends inside a field")
+            yield field, data[pos : pos + size]
+            pos += size
+        elif wire == 0:
+            value, pos = _varint(data, pos)
+            yield field, value
+        elif wire in (1, 5):
+            width = 8 if wire == 1 else 4
+            if pos + width > len(data):
+                raise ValueError("ends inside a field")
+            yield field, int.from_bytes(data[pos : pos + width], "little")
+            pos += width
+        else:
+            raise ValueError(f"unexpected wire type {wire}")
+
+
 def check_model_proto(path: Path) -> None:
     """Walk the top-level fields of a SentencePiece ModelProto. sentencepiece happily loads a file cut
     at a field boundary (it just has fewer pieces), so a truncated download would go unnoticed;
@@ -180,27 +214,42 @@ def check_model_proto(path: Path) -> None:
         data = path.read_bytes()
     except OSError as exc:
         raise TokenizerFileError(f"cannot read {path}: {exc.strerror}") from None
-    seen, pos = set(), 0
     try:
-        while pos < len(data):
-            key, pos = _varint(data, pos)
-            field, wire = key >> 3, key & 7
-            if wire == 2:
-                size, pos = _varint(data, pos)
-                pos += size
-            elif wire == 0:
-                _, pos = _varint(data, pos)
-            elif wire in (1, 5):
-                pos += 8 if wire == 1 else 4
-            else:
-                raise ValueError(f"unexpected wire type {wire}")
-            seen.add(field)
-        if pos != len(data):
-            raise ValueError("ends inside a field")
+        seen = {field for field, _ in proto_fields(data)}
     except ValueError as exc:
         raise TokenizerFileError(f"{path} is not a complete SentencePiece model ({exc}); the file is truncated or corrupt") from None
     if not {1, 2, 3} <= seen:
         raise TokenizerFileError(f"{path} is not a complete SentencePiece model (no pieces or trainer/normalizer spec); the file is truncated")
+
+
+class NormalizerSpec(NamedTuple):
+    """What a SentencePiece model does to text before cutting it (its NormalizerSpec message)."""
+
+    name: str
+    charsmap_bytes: int  # the size of its compiled normalisation rules (0: none)
+    add_dummy_prefix: bool
+    remove_extra_whitespaces: bool
+    escape_whitespaces: bool
+
+    @property
+    def identity(self) -> bool:
+        """Text is kept as it is, but for spaces written as ▁ and the dummy prefix."""
+        return self.name == "identity" and not self.charsmap_bytes and not self.remove_extra_whitespaces
+
+
+def normalizer_spec(model_proto: bytes) -> NormalizerSpec:
+    """The NormalizerSpec (field 3) of a serialized ModelProto, with the proto's defaults."""
+    fields: dict[int, bytes | int] = {}
+    for field, value in proto_fields(next((v for f, v in proto_fields(model_proto) if f == 3 and isinstance(v, bytes)), b"")):
+        fields[field] = value
+    name = fields.get(1, b"")
+    return NormalizerSpec(
+        name=name.decode("utf-8", "replace") if isinstance(name, bytes) else "",
+        charsmap_bytes=len(fields[2]) if isinstance(fields.get(2), bytes) else 0,
+        add_dummy_prefix=bool(fields.get(3, 1)),
+        remove_extra_whitespaces=bool(fields.get(4, 1)),
+        escape_whitespaces=bool(fields.get(5, 1)),
+    )
 
 
 def _byte_to_char(text: str) -> list[int]:
