@@ -158,7 +158,10 @@ def short_functions(text: str, max_lines: int) -> list[tuple[str, tuple[int, int
             end += 1
         doc = textwrap.dedent("".join(lines[first - 1 : end]))
         span = None
-        body_line = node.body[0].lineno - first  # the body's first line, counted in `doc`
+        # The code of the body is the middle: a docstring, when there is code after it, stays in the
+        # prefix (a signature or a docstring, then the gap where the code goes).
+        body = node.body[1:] if len(node.body) > 1 and _is_docstring(node.body[0]) else node.body
+        body_line = body[0].lineno - first  # the body's first line, counted in `doc`
         if body_line > node.lineno - first and node.end_lineno - first < len(doc.splitlines()):
             starts = [0]
             for line in doc.splitlines(keepends=True):
@@ -171,10 +174,14 @@ def short_functions(text: str, max_lines: int) -> list[tuple[str, tuple[int, int
     return out
 
 
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+
+
 def body_examples(texts: list[str], s: Settings) -> list[str]:
     """Structure-aware FIM (Gong et al., 2024, "Evaluation of LLMs on Syntax-Aware Code Fill-in-the-
-    Middle Tasks"): besides random spans, make the middle a whole syntactic unit, here a function's
-    body: <fim_prefix>signature<fim_suffix>what follows<fim_middle>body<|endoftext|>. With token
+    Middle Tasks"): besides random spans, make the middle a whole syntactic unit, here the code of a
+    function's body: <fim_prefix>signature<fim_suffix>what follows<fim_middle>code<|endoftext|>. With token
     healing at inference (the prefix `def add(a, b):\n    ` is sent as `def add(a, b):` and the middle
     must start with the indent) this is exactly the shape of the infill request."""
     out = []
@@ -347,8 +354,8 @@ tags: [llama, code, python, fill-in-the-middle, tokenprism]
 The bundled default model of tokenprism: a {c['params'] / 1e6:.2f}M-parameter Llama-architecture causal LM
 with its own byte-level BPE tokenizer, trained on the Python standard library so that `explain`,
 `generate`, `score` and `infill` work offline. It is a teaching toy: it completes common Python idioms
-(7 of the 10 in tests/test_prism_tiny.py) and little more; trained with FIM, it knows the sentinels,
-but its infills are not yet good (the `def add(a, b)` example gives no plausible body).
+(tests/test_prism_tiny.py) and, trained with FIM, fills the body of a simple function (with token
+healing, tokenprism's default for `infill`); beyond that it rambles.
 
 | | |
 |---|---|
@@ -356,7 +363,7 @@ but its infills are not yet good (the `def add(a, b)` example gives no plausible
 | tokenizer | byte-level BPE, {c['vocab_size']} ids; special: {', '.join(f'`{t}`' for t in SPECIAL)} |
 | architecture | LlamaForCausalLM, hidden {s.hidden_size}, {s.layers} layers, {s.heads} heads ({s.kv_heads} KV), MLP {s.intermediate_size}, context {s.context_length}, tied embeddings |
 | parameters | {c['params']:,} (stored as {c.get('dtype', 'float32')}) |
-| FIM | files cut at blank lines into blocks of ≤ {s.block_chars} characters (the documents), then `tokenprism.fim.transform`, level=context, fim_rate={s.fim_rate}, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch |
+| FIM | `tokenprism.fim.transform` (the paper's random spans), level=context, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch, on documents that are `--documents blocks`: files cut at blank lines into blocks of ≤ {s.block_chars} characters, or `--documents functions`: every function of ≤ {s.function_lines} lines, dedented, plus each function's code as a whole middle (structure-aware FIM, `body_examples`); each phase's documents and fim_rate are listed under training |
 | training | {c['step']} steps of {s.batch_size}×{s.context_length} tokens = {c['tokens']:,} tokens ({c['epochs']:.2f} epochs) in {len(c['phases'])} phase(s): {'; '.join(_phase_text(p) for p in c['phases'])}; AdamW, cosine to {s.min_lr_ratio}× of the peak, weight decay {s.weight_decay}, seed {s.seed} |
 | wall time | {c['wall_minutes']:.1f} min on {c['machine']} (tokenizer {c['tokenizer_seconds']:.0f} s) |
 | held-out loss | {c['held_loss']:.3f} nats/token, perplexity **{math.exp(c['held_loss']):.2f}** ({c['held_tokens']:,} tokens, left to right) |
@@ -371,6 +378,7 @@ tok, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pret
 ids = tok("if __name__ ==", return_tensors="pt").input_ids   # no trailing space: " '__main__'" is one token
 print(tok.decode(model.generate(ids, max_new_tokens=8, do_sample=False)[0]))
 # infill (PSM): <fim_prefix>PREFIX<fim_suffix>SUFFIX<fim_middle> → the middle, ended by <|endoftext|>
+# (end PREFIX where a token ends: "def add(a, b):", not "def add(a, b):\n    "; `tokenprism infill` heals this)
 ```
 
 ## Reproduce
@@ -398,7 +406,8 @@ def _prior_phases(prior: dict) -> list[dict]:
 
 
 def _phase_text(p: dict) -> str:
-    return f"{p['steps']} steps, {p['tokens']:,} tokens, peak lr {p['lr']}, warmup {p['warmup_steps']}, {p['minutes']:.1f} min"
+    data = f", {p.get('documents', 'blocks')} at fim_rate {p.get('fim_rate', Settings.fim_rate)}"
+    return f"{p['steps']} steps, {p['tokens']:,} tokens, peak lr {p['lr']}, warmup {p['warmup_steps']}{data}, {p['minutes']:.1f} min"
 
 
 def main(argv: list[str] | None = None) -> None:
