@@ -71,7 +71,7 @@ class Settings:
     fim_rate: float = 0.5
     spm_rate: float = 0.5
     block_chars: int = 600
-    documents: str = "blocks"  # or "functions": every short function as a FIM document (see function_documents)
+    documents: str = "blocks"  # "functions": every short function as a FIM document (see short_functions); "mixed": both
     function_lines: int = 24
     eval_contexts: int = 96  # for the checkpoints along the way; the last one uses all
 
@@ -206,10 +206,11 @@ def packed(examples: list[list[int]], length: int) -> list[list[int]]:
 
 
 def fim_documents(texts: list[str], s: Settings) -> list[str]:
-    """The documents the FIM transform cuts: blocks of whole files, or short functions."""
-    if s.documents == "functions":
-        return [d for t in texts for d, _ in short_functions(t, s.function_lines)]
-    return [b for t in texts for b in code_blocks(t, s.block_chars)]
+    """The documents the FIM transform cuts: blocks of whole files, short functions, or both ("mixed")."""
+    blocks = [b for t in texts for b in code_blocks(t, s.block_chars)] if s.documents in ("blocks", "mixed") else []
+    if s.documents in ("functions", "mixed"):
+        return blocks + [d for t in texts for d, _ in short_functions(t, s.function_lines)]
+    return blocks
 
 
 def fim_contexts(texts: list[str], tok, s: Settings, epoch: int) -> list[list[int]]:
@@ -222,7 +223,7 @@ def fim_contexts(texts: list[str], tok, s: Settings, epoch: int) -> list[list[in
         context_length=s.context_length - 4, tokenizer=tok, seed=s.seed + epoch,
     ))
     contexts = [e.ids[: s.context_length] for e in tok.encode_batch(outs, add_special_tokens=False)]
-    if s.documents == "functions":  # and every body as a middle of its own
+    if s.documents in ("functions", "mixed"):  # and every body as a middle of its own
         bodies = [e.ids for e in tok.encode_batch(body_examples(texts_in, s), add_special_tokens=False)]
         contexts += packed(bodies, s.context_length)
     return contexts
@@ -422,8 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--continue-from", type=Path, default=None,
                         help="a saved prism-tiny folder: keep its tokenizer and weights and train on as a further phase")
     parser.add_argument("--fim-rate", type=float, default=Settings.fim_rate, help="share of documents FIM-transformed")
-    parser.add_argument("--documents", choices=("blocks", "functions"), default=Settings.documents,
-                        help="FIM documents: 600-character blocks of files, or every short function (see function_documents)")
+    parser.add_argument("--documents", choices=("blocks", "functions", "mixed"), default=Settings.documents,
+                        help="FIM documents: 600-character blocks of files, every short function (see short_functions), or both")
     parser.add_argument("--out", type=Path, default=OUT, help="where the Hugging Face folder goes")
     args = parser.parse_args(argv)
     import torch

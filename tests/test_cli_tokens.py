@@ -136,3 +136,63 @@ def test_help_everywhere() -> None:
     for cmd in ([], ["tokenize"], ["decode"], ["count"], ["info"]):
         proc = subprocess.run([sys.executable, "-m", "tokenprism", *cmd, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0 and "Usage" in proc.stdout
+
+
+# --- tokenize without click (cli/_fast.py) ------------------------------------------------------
+def test_fast_path_reads_the_options_the_click_command_declares() -> None:
+    """The fast parser's table is the click command's: same option strings, names, flags and defaults."""
+    import click
+
+    from tokenprism.cli._fast import TOKENIZE_DEFAULTS, TOKENIZE_OPTIONS
+    from tokenprism.cli.tokens import tokenize
+
+    declared = {opt: (p.name, not p.is_flag) for p in tokenize.params if isinstance(p, click.Option) for opt in p.opts}
+    assert declared == TOKENIZE_OPTIONS
+    parsed = tokenize.make_context("tokenize", ["some text"]).params  # what click fills in when nothing is given
+    assert parsed == {**TOKENIZE_DEFAULTS, "text": "some text"}
+    choices = next(p for p in tokenize.params if p.name == "errors").type.choices
+    assert tuple(choices) == ("strict", "replace")
+
+
+@pytest.mark.parametrize("args", [
+    ["Hello 🎵 world", "--json"],
+    ["--ids-only", "Hello", "--no-special-tokens"],
+    ["<|endoftext|> is special", "--split-special-tokens", "--json"],
+    ["--file=FILE", "--errors", "replace", "--json"],
+    ["-f", "FILE", "--ids-only"],
+    ["Hello"],
+    ["--file", "missing.txt"],
+    ["--file", "FILE", "also text"],
+])
+def test_fast_path_gives_what_click_gives(args: list[str], gpt2: str, capsys, tmp_path: Path) -> None:
+    from tokenprism.cli import guarded
+    from tokenprism.cli._app import click_main
+    from tokenprism.cli._fast import fast_command
+
+    (tmp_path / "in.txt").write_bytes(b"caf\xe9 au lait\n")
+    args = ["tokenize", *(a.replace("FILE", str(tmp_path / "in.txt")) for a in args), "-t", gpt2]
+    assert fast_command(args) is not None
+    fast = (main(args), *capsys.readouterr())
+    slow = (guarded(lambda: click_main(args), debug=False), *capsys.readouterr())
+    assert fast == slow
+
+
+@pytest.mark.parametrize("rest", [["--help"], ["-h"], ["--jsn", "x"], ["x", "--json", "--json"], ["--", "-x"],
+                                  ["-tgpt2", "x"], ["x", "--errors", "loose"], ["x", "-t"], ["--json=yes", "x"], ["a", "b"]])
+def test_anything_unusual_goes_to_click(rest: list[str]) -> None:
+    from tokenprism.cli._fast import fast_command
+
+    assert fast_command(["tokenize", *rest]) is None
+    assert fast_command(["--debug", "tokenize", "x"]) is None and fast_command(["count", "x"]) is None
+
+
+def test_tokenize_does_not_import_click(gpt2: str) -> None:
+    script = (
+        "import sys; from tokenprism.cli import main\n"
+        f"code = main(['tokenize', 'Hello', '-t', {gpt2!r}, '--json'])\n"
+        "assert 'click' not in sys.modules, 'click was imported'\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ids"] == [15496]

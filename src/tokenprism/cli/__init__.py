@@ -1,79 +1,56 @@
 """The `tokenprism` command line: one short function per command, each mirroring one library verb.
 
-Command modules register themselves on `app` when imported; every `TokenprismError` becomes a
-one-line message and exit code 2 here, in one place (tracebacks only with --debug).
+Commands are click commands registered on `app` (_app.py), each module imported only when its command
+runs. `tokenize`, the command people time, also has a path without click (_fast.py), taken when its
+arguments are plain. Every `TokenprismError` becomes a one-line message and exit code 2 here, in one
+place (tracebacks only with --debug).
 """
 
 from __future__ import annotations
 
 import sys
-from importlib import import_module
-
-import click
+from typing import Any, Callable
 
 from ..errors import TokenprismError
 
 __all__ = ["app", "main"]
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-#: command → the module that defines it. Modules are imported only when their command runs (or for
-#: --help), so `tokenprism tokenize` pays for nothing it does not use.
-COMMANDS = {
-    "tokenize": "tokens", "decode": "tokens", "count": "tokens", "info": "tokens",
-    "compare": "compare", "corpus": "corpus", "train-tokenizer": "train",
-    "explain": "model", "generate": "model", "score": "model",
-    "infill": "infill", "fim-transform": "fim_data",
-    "embed": "embed", "similar": "embed", "neighbors": "embed",
-    "serve": "serve",
-}
-
-
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.commands and name in COMMANDS:
-            import_module(f"{__name__}.{COMMANDS[name]}")  # registers its commands on `app`
-        return super().get_command(ctx, name)
-
-
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
-@click.version_option(package_name="tokenprism")
-@click.pass_context
-def app(ctx: click.Context, debug: bool) -> None:
-    """See how a language model sees text: TEXT → TOKENS → IDS → MODEL → IDS → TOKENS → TEXT.
-
-    \b
-    Shell completion (bash):  eval "$(_TOKENPRISM_COMPLETE=bash_source tokenprism)"
-    """
-    ctx.obj = {"debug": debug}
-
-
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tokenprism` script."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    from ._fast import fast_command
+
+    run = fast_command(args)
+    if run is None:
+        from ._app import click_main
+
+        def run() -> int:
+            return click_main(args)
+
+    return guarded(run, debug="--debug" in args)
+
+
+def guarded(run: Callable[[], int | None], *, debug: bool) -> int:
+    """Run a command and turn how it ended into an exit code: 2 and one line for our errors, 130 for
+    Ctrl-C, 0 when the reader of our output went away."""
     try:
-        app.main(args=args, prog_name="tokenprism", standalone_mode=False)
+        return run() or 0
     except TokenprismError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
-        return 2
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
+        sys.stderr.write(f"error: {exc}\n")
         return 2
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        sys.stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:
         return 0
-    return 0
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the click group, built on first use
+        from ._app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from . import app
+from ._app import app
 from ._common import emit_json, input_options, json_option, read_text, tokenizers_option
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import app
+from ._app import app
 from ._common import emit_json, json_option, tokenizers_option
 
 

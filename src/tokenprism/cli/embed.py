@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from . import app
+from ._app import app
 from ._common import emit_json, json_option
 
 _DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the embeddings default; kept here so --help needs no import of the core

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 import click
 
-from . import app
+from ._app import app
 from ._common import emit_json, json_option, load, tokenizer_option
 
 FORMATS = ("auto", "text", "jsonl", "ids")

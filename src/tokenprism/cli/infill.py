@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import app
+from ._app import app
 from ._common import emit_json, errors_option, json_option, load, read_text
 from ._live import escape, finish, load_model_from, loading_options, model_option, new_console, run_live, section
 from ..errors import UsageError

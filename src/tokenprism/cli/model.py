@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from . import app
+from ._app import app
 from ._common import emit_json, input_options, json_option, read_text
 from ._live import escape, finish, load_model_from, loading_options, model_option, new_console, run_live, section
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from . import app
-from ._common import emit_json, input_options, json_option, load, read_text, tokenizer_option
+from ._app import app
+from ._common import emit_json, input_options, json_option, load, tokenizer_option
+from ._fast import run_tokenize
 
 
 def _print(renderable: object) -> None:
@@ -34,16 +35,8 @@ def tokenize(text, file, errors, spec, ids_only, no_special_tokens, split_specia
       tokenprism tokenize --file notes.md -t cl100k_base --json
       echo "<|endoftext|> is special" | tokenprism tokenize - -t gpt-4o
     """
-    content = read_text(text, file, errors=errors)
-    enc = load(spec).encode(content, add_special_tokens=not no_special_tokens, split_special_tokens=split_special_tokens)
-    if as_json:
-        emit_json(enc.to_dict())
-    elif ids_only:
-        click.echo(" ".join(map(str, enc.ids)))
-    else:
-        from ..render.terminal import encoding_view
-
-        _print(encoding_view(enc))
+    run_tokenize(text=text, file=file, errors=errors, spec=spec, ids_only=ids_only, no_special_tokens=no_special_tokens,
+                 split_special_tokens=split_special_tokens, as_json=as_json)
 
 
 def _parse_ids(values: tuple[str, ...]) -> list[object]:
