@@ -355,8 +355,8 @@ tags: [llama, code, python, fill-in-the-middle, tokenprism]
 The bundled default model of tokenprism: a {c['params'] / 1e6:.2f}M-parameter Llama-architecture causal LM
 with its own byte-level BPE tokenizer, trained on the Python standard library so that `explain`,
 `generate`, `score` and `infill` work offline. It is a teaching toy: it completes common Python idioms
-(tests/test_prism_tiny.py) and, trained with FIM, fills the body of a simple function (with token
-healing, tokenprism's default for `infill`); beyond that it rambles.
+(tests/test_prism_tiny.py) and, trained with FIM, writes a middle in the right place and closes it, but
+its bodies are seldom right (`def add(a, b):` gets a docstring, not `return a + b`).
 
 | | |
 |---|---|
@@ -379,10 +379,12 @@ tok, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pret
 ids = tok("if __name__ ==", return_tensors="pt").input_ids   # no trailing space: " '__main__'" is one token
 print(tok.decode(model.generate(ids, max_new_tokens=8, do_sample=False)[0]))
 # infill (PSM): <fim_prefix>PREFIX<fim_suffix>SUFFIX<fim_middle> → the middle, ended by <|endoftext|>
-# (end PREFIX where a token ends: "def add(a, b):", not "def add(a, b):\n    "; `tokenprism infill` heals this)
+# (end PREFIX where a token ends: "def add(a, b):", not "def add(a, b):\\n    "; `tokenprism infill` heals this)
 ```
 
 ## Reproduce
+
+Each phase continued from the folder the one before it wrote:
 
 ```
 {chr(10).join(p['command'] for p in c['phases'])}
