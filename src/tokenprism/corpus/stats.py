@@ -49,6 +49,7 @@ def count_words(data: bytes) -> int:
 
 
 _WHITESPACE = b" \t\n\r\x0b\x0c"
+_NEVER_IN_UTF8 = frozenset([0xC0, 0xC1, *range(0xF5, 0x100)])
 
 
 def _single_spaced(data: bytes) -> bool:
@@ -128,7 +129,7 @@ class TokenizerJob:
             # (the reader decodes bytes; corpus_stats repairs given strings as Tokenizer.encode does).
             return [True] * len(texts)
         if self.decodes_to_bytes:
-            return self._bytes_equal(data, ids)
+            return self._byte_level_round_trips(data, ids, flat)
         if self.tokenizer.backend == "sentencepiece":
             return self._spm_round_trips(texts, data, ids, flat)
         if self.tokenizer.model_type == "WordPiece" and getattr(self.tokenizer, "backend_tokenizer", None) is not None:
@@ -153,6 +154,55 @@ class TokenizerJob:
             punct = np.array([bool(p) and not p[0].isalnum() or p in ("n't", "not") for p in pieces], dtype=bool)
             cached = self.tokenizer.__dict__["_tp_wordpiece_tables"] = (starts, punct)
         return cached
+
+    def _byte_level_round_trips(self, data: list[bytes], ids: list[list[int]], flat: np.ndarray) -> list[bool]:
+        """A byte-level BPE with no normaliser and no added prefix space, whose vocabulary holds all
+        256 byte symbols, cuts the text's bytes into tokens without changing or losing one: by
+        construction its tokens' bytes join back into the text. Only documents holding an added token
+        (which may have eaten the spaces around it) are joined to check."""
+        added = self._byte_level_by_construction()
+        if added is None:
+            return self._bytes_equal(data, ids)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        bounds = np.concatenate(([0], np.cumsum(lengths)))
+        holds = np.add.reduceat(np.append(added[flat], False), bounds[:-1])
+        out = [bool(d) == bool(n) for d, n in zip(data, lengths)]  # an empty text: no tokens
+        check = [k for k in range(len(ids)) if holds[k] and lengths[k]]
+        for k, same in zip(check, self._bytes_equal([data[k] for k in check], [ids[k] for k in check])):
+            out[k] = same
+        return out
+
+    def _byte_level_by_construction(self) -> np.ndarray | None:
+        """Which ids are added tokens, for a tokenizer whose byte-level cut keeps every byte (None
+        for any other: tiktoken's and the rest go through the join)."""
+        cached = self.tokenizer.__dict__.get("_tp_byte_level_exact", False)
+        if cached is False:
+            cached = self.tokenizer.__dict__["_tp_byte_level_exact"] = self._probe_byte_level()
+        return cached
+
+    def _probe_byte_level(self) -> np.ndarray | None:
+        import json
+
+        from ..tokenizers.hf import bytes_to_unicode
+
+        raw = getattr(self.tokenizer, "backend_tokenizer", None)
+        if raw is None or raw.normalizer is not None:
+            return None
+        spec = json.loads(raw.to_str())
+        steps = spec.get("pre_tokenizer") or {}
+        steps = steps.get("pretokenizers", [steps]) if steps.get("type") == "Sequence" else [steps]
+        byte_levels = [p for p in steps if p.get("type") == "ByteLevel"]
+        if (len(byte_levels) != 1 or byte_levels[0].get("add_prefix_space")
+                or any(p.get("type") not in ("ByteLevel", "Split", "Digits", "Punctuation") for p in steps)
+                or (spec.get("decoder") or {}).get("type") != "ByteLevel" or (spec.get("model") or {}).get("type") != "BPE"):
+            return None
+        # Every byte that valid UTF-8 can hold must be a token (0xC0, 0xC1 and 0xF5-0xFF never occur).
+        symbols = bytes_to_unicode()
+        if any(raw.token_to_id(symbols[b]) is None for b in range(256) if b not in _NEVER_IN_UTF8):
+            return None
+        added = np.zeros(self.vocab_size, dtype=bool)
+        added[[i for i in raw.get_added_tokens_decoder() if i < self.vocab_size]] = True
+        return added
 
     def _spm_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray) -> list[bool]:
         """SentencePiece decodes a piece to its text with ▁ as a space and a byte piece to its byte,
