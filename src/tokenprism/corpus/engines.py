@@ -21,7 +21,7 @@ Progress = Callable[[int], None]  # called with the characters of text just done
 
 def batches(docs: Iterable[Document], *, batch_chars: int, batch_docs: int = 512) -> Iterator[list[Document]]:
     """Group documents into batches of at most `batch_chars` characters (or `batch_docs` documents):
-    the only text held in memory (two batches at a time: see run_local)."""
+    the only text held in memory (a few batches at a time: see run_local)."""
     batch: list[Document] = []
     size = 0
     for doc in docs:
@@ -69,23 +69,28 @@ def _tally(encoded: _Encoded, jobs: Sequence[TokenizerJob]) -> Tallies:
     return out
 
 
+#: Batches being encoded while the oldest is tallied (see run_local).
+AHEAD = 2
+
+
 def run_local(docs: Iterable[Document], jobs: Sequence[TokenizerJob], *, batch_chars: int,
               progress: Progress | None = None) -> Tallies:
-    """Fold the batches in this process, one batch ahead: while one batch is tallied (Python, one
-    core) the next is already being encoded in a second thread, whose batch encoders let go of the
-    GIL, so the cores the tally leaves idle encode meanwhile. Two batches are in memory at a time."""
+    """Fold the batches in this process, encoding ahead: while one batch is tallied (Python, one
+    core), the next ones are being encoded in other threads, whose batch encoders let go of the GIL.
+    Two batches in flight also keep every core busy across the end of a batch, where one encoder
+    would wait for its longest document. `AHEAD` + 1 batches are in memory at a time."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     tallies: Tallies = {}
-    with ThreadPoolExecutor(1, thread_name_prefix="tokenprism-encode") as ahead:
-        pending = None
+    with ThreadPoolExecutor(AHEAD, thread_name_prefix="tokenprism-encode") as pool:
+        in_flight: deque = deque()
         for batch in batches(docs, batch_chars=batch_chars):
-            upcoming = ahead.submit(_encoded, batch, jobs)
-            if pending is not None:
-                _fold_into(tallies, pending.result(), jobs, progress)
-            pending = upcoming
-        if pending is not None:
-            _fold_into(tallies, pending.result(), jobs, progress)
+            in_flight.append(pool.submit(_encoded, batch, jobs))
+            if len(in_flight) > AHEAD:
+                _fold_into(tallies, in_flight.popleft().result(), jobs, progress)
+        while in_flight:
+            _fold_into(tallies, in_flight.popleft().result(), jobs, progress)
     return tallies
 
 
