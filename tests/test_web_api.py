@@ -398,6 +398,19 @@ def test_infill_streams_the_middle_with_the_fim_prompt(client) -> None:
     assert "".join(d["text"] for k, d in events if k == "step") == done["middle"]
 
 
+def test_infill_without_healing_sends_the_prefix_as_given(client) -> None:
+    if not (PRISM / "model.safetensors").is_file():
+        pytest.skip("the bundled prism-tiny model is not built yet")
+    prefix, suffix = "def add(a, b):\n    ", "\n\nprint(add(1, 2))"
+    with client.stream("POST", "/api/infill", json={"prefix": prefix, "suffix": suffix, "model": "prism-tiny", "max_new_tokens": 2,
+                                                    "heal": False}) as r:
+        assert r.status_code == 200, r.read()
+        events = list(read_events(r))
+    assert events[0][1]["prompt"] == f"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>"
+    assert not any("token healing" in n for n in events[0][1]["notes"])
+    assert events[-1][1]["text"] == prefix + events[-1][1]["middle"] + suffix
+
+
 def test_infill_with_a_model_without_sentinels_is_a_4xx(client) -> None:
     error = assert_error(client.post("/api/infill", json={"prefix": "a", "suffix": "b", "model": fake_model()}))
     assert "FIM" in error or "sentinel" in error
