@@ -52,6 +52,12 @@ _WHITESPACE = b" \t\n\r\x0b\x0c"
 _NEVER_IN_UTF8 = frozenset([0xC0, 0xC1, *range(0xF5, 0x100)])
 
 
+def count_per_document(flags: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many of each document's ids are flagged (`flags` over all ids; document k's from bounds[k]
+    to bounds[k + 1]). The False appended is the end marker an empty last document points at."""
+    return np.add.reduceat(np.append(flags, False), bounds[:-1])
+
+
 def _single_spaced(data: bytes) -> bool:
     """No whitespace but single spaces between other characters (ASCII whitespace; a WordPiece
     tokenizer's own splitting on other spaces leaves them out of its tokens, so the byte check
@@ -121,17 +127,19 @@ class TokenizerJob:
             return fast(texts)
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
-    def round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray) -> list[bool]:
-        """Whether decoding each document's ids gives its text back exactly."""
+    def round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray,
+                    bounds: np.ndarray) -> list[bool]:
+        """Whether decoding each document's ids gives its text back exactly (`flat`: all ids in one
+        array, document k's from bounds[k] to bounds[k + 1])."""
         if self.tokenizer.backend == "tiktoken":
             # tiktoken cuts the UTF-8 of the text into tokens, so their bytes join back into it by
             # construction; only lone surrogates could not, and documents reach the fold without any
             # (the reader decodes bytes; corpus_stats repairs given strings as Tokenizer.encode does).
             return [True] * len(texts)
         if self.decodes_to_bytes:
-            return self._byte_level_round_trips(data, ids, flat)
+            return self._byte_level_round_trips(data, ids, flat, bounds)
         if self.tokenizer.backend == "sentencepiece":
-            return self._spm_round_trips(texts, data, ids, flat)
+            return self._spm_round_trips(texts, data, ids, flat, bounds)
         if self.tokenizer.model_type == "WordPiece" and getattr(self.tokenizer, "backend_tokenizer", None) is not None:
             return self._wordpiece_round_trips(texts, data, ids)
         return [a == b for a, b in zip(self.decode(ids), texts)]
@@ -155,7 +163,7 @@ class TokenizerJob:
             cached = self.tokenizer.__dict__["_tp_wordpiece_tables"] = (starts, punct)
         return cached
 
-    def _byte_level_round_trips(self, data: list[bytes], ids: list[list[int]], flat: np.ndarray) -> list[bool]:
+    def _byte_level_round_trips(self, data: list[bytes], ids: list[list[int]], flat: np.ndarray, bounds: np.ndarray) -> list[bool]:
         """A byte-level BPE with no normaliser and no added prefix space, whose vocabulary holds all
         256 byte symbols, cuts the text's bytes into tokens without changing or losing one: by
         construction its tokens' bytes join back into the text. Only documents holding an added token
@@ -163,9 +171,8 @@ class TokenizerJob:
         added = self._byte_level_by_construction()
         if added is None:
             return self._bytes_equal(data, ids)
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        bounds = np.concatenate(([0], np.cumsum(lengths)))
-        holds = np.add.reduceat(np.append(added[flat], False), bounds[:-1])
+        lengths = np.diff(bounds)
+        holds = count_per_document(added[flat], bounds)
         out = [bool(d) == bool(n) for d, n in zip(data, lengths)]  # an empty text: no tokens
         check = [k for k in range(len(ids)) if holds[k] and lengths[k]]
         for k, same in zip(check, self._bytes_equal([data[k] for k in check], [ids[k] for k in check])):
@@ -204,7 +211,8 @@ class TokenizerJob:
         added[[i for i in raw.get_added_tokens_decoder() if i < self.vocab_size]] = True
         return added
 
-    def _spm_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray) -> list[bool]:
+    def _spm_round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray,
+                         bounds: np.ndarray) -> list[bool]:
         """SentencePiece decodes a piece to its text with ▁ as a space and a byte piece to its byte,
         then takes off the one space its dummy prefix put before the text. So a document without
         unknown or control pieces round-trips exactly when its pieces' bytes, joined, are its UTF-8
@@ -216,9 +224,8 @@ class TokenizerJob:
         if plain is None:
             decoded = self.tokenizer.processor.decode(ids, num_threads=os.cpu_count() or 1)
             return [a == b for a, b in zip(decoded, texts)]
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        bounds = np.concatenate(([0], np.cumsum(lengths)))
-        odd = np.add.reduceat(np.append(~plain[flat], False), bounds[:-1])  # the end marker: an empty last document
+        lengths = np.diff(bounds)
+        odd = count_per_document(~plain[flat], bounds)
         out, slow = [], []
         if self.tokenizer.normalizer_spec.identity:
             # The pieces spell the text as normalised ("▁" before it, ▁ for each space: nothing else
@@ -305,11 +312,11 @@ def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, 
         ids = job.encode(texts)
     lengths = [len(x) for x in ids]
     flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=sum(lengths))  # one pass, no per-document arrays
-    same = job.round_trips(texts, data, ids, flat)
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    same = job.round_trips(texts, data, ids, flat, bounds)
     groups: dict[str, list[int]] = {}
     for k, d in enumerate(docs):
         groups.setdefault(d.group, []).append(k)
-    bounds = np.concatenate(([0], np.cumsum(lengths)))
     for group, members in groups.items():
         t = tallies.get(group)
         if t is None:
