@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from ._io import emit_json, load, read_text
+from ._io import emit_json, load, read_text, show
 
 __all__ = ["fast_command", "run_tokenize", "TOKENIZE_OPTIONS", "TOKENIZE_DEFAULTS"]
 
@@ -84,8 +84,6 @@ def run_tokenize(*, text: str | None, file: str | None, errors: str, spec: str, 
     elif ids_only:
         print(" ".join(map(str, enc.ids)))
     else:
-        from rich.console import Console
-
         from ..render.terminal import encoding_view
 
-        Console(soft_wrap=True, highlight=False).print(encoding_view(enc))
+        show(encoding_view(enc))

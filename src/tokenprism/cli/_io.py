@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import InvalidUTF8, UsageError
 
-__all__ = ["decode_bytes", "read_text", "emit_json", "load"]
+__all__ = ["decode_bytes", "read_text", "emit_json", "load", "new_console", "show"]
 
 
 def decode_bytes(data: bytes, *, errors: str, source: str) -> str:
@@ -49,3 +49,14 @@ def load(spec: str):
     from ..tokenizers.registry import load_tokenizer
 
     return load_tokenizer(spec)
+
+
+def new_console(**kwargs: Any) -> Any:
+    """The terminal console every display goes through (rich is imported only here, only when used)."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True, highlight=False, **kwargs)
+
+
+def show(renderable: object) -> None:
+    new_console().print(renderable)

@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 import click
 
+from ._io import new_console
+
 __all__ = ["model_option", "loading_options", "load_model_from", "new_console", "section", "escape", "run_live", "finish"]
 
 model_option = click.option(
@@ -30,12 +32,6 @@ def load_model_from(spec: str, options: dict[str, Any]) -> Any:
     from ..models import load_model
 
     return load_model(spec, progress=sys.stderr.isatty(), **options)
-
-
-def new_console(**kwargs: Any) -> Any:
-    from rich.console import Console
-
-    return Console(soft_wrap=True, highlight=False, **kwargs)
 
 
 def section(console: Any, number: int, title: str) -> None:

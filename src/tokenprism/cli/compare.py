@@ -7,12 +7,7 @@ import click
 
 from ._app import app
 from ._common import emit_json, input_options, json_option, read_text, tokenizers_option
-
-
-def _print(renderable: object) -> None:
-    from rich.console import Console
-
-    Console(soft_wrap=True, highlight=False).print(renderable)
+from ._io import show
 
 
 @app.command("compare")
@@ -49,8 +44,8 @@ def compare_cmd(text, file, errors, specs, preset, no_special_tokens, split_spec
         return
     from ..render.compare import comparison_view, properties_table
 
-    _print(comparison_view(result))
+    show(comparison_view(result))
     if not no_properties and any(r.ok for r in result.rows):
-        _print(properties_table(result.properties()))
+        show(properties_table(result.properties()))
 
 

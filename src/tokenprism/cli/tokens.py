@@ -11,12 +11,7 @@ from ..errors import UsageError
 from ._app import app
 from ._common import emit_json, input_options, json_option, load, tokenizer_option
 from ._fast import run_tokenize
-
-
-def _print(renderable: object) -> None:
-    from rich.console import Console
-
-    Console(soft_wrap=True, highlight=False).print(renderable)
+from ._io import show
 
 
 @app.command()
@@ -75,7 +70,7 @@ def decode(ids, spec, skip_special_tokens, as_json):
     else:
         from ..render.terminal import decoding_view
 
-        _print(decoding_view(dec))
+        show(decoding_view(dec))
 
 
 @app.command()
@@ -99,7 +94,7 @@ def count(paths, spec, no_gitignore, as_json):
     else:
         from ..render.terminal import count_view
 
-        _print(count_view(report))
+        show(count_view(report))
 
 
 @app.command()
@@ -129,4 +124,4 @@ def info(spec, probe, as_json):
     else:
         from ..render.terminal import info_view
 
-        _print(info_view(details, properties.summary() if properties is not None else None))
+        show(info_view(details, properties.summary() if properties is not None else None))
