@@ -36,6 +36,7 @@ import textwrap
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -73,6 +74,7 @@ class Settings:
     block_chars: int = 600
     documents: str = "blocks"  # "functions": every short function as a FIM document (see short_functions); "mixed": both
     function_lines: int = 24
+    bare_copies: bool = False  # each documented function's body also as a middle after the bare signature
     eval_contexts: int = 96  # for the checkpoints along the way; the last one uses all
 
 
@@ -130,10 +132,19 @@ def code_blocks(text: str, max_chars: int) -> list[str]:
     return [b for b in blocks if b]
 
 
-def short_functions(text: str, max_lines: int) -> list[tuple[str, tuple[int, int] | None]]:
+class Function(NamedTuple):
+    """A short function as a FIM document: its dedented text, and character spans in it."""
+
+    text: str
+    body: tuple[int, int] | None  # the code of the body (see short_functions), when on lines of its own
+    docstring: tuple[int, int] | None  # the whole lines of a docstring that code follows, when on lines of its own
+
+
+def short_functions(text: str, max_lines: int) -> list[Function]:
     """Every function and method of a file of at most `max_lines` lines, dedented to column 0, with
     the blank lines and first line of code that follow it; and where its body starts on a line of its
-    own, the span of the body in that text (from the end of the signature to the end of the function).
+    own, the span of the body in that text (from the end of the signature, or of a docstring that
+    code follows, to the end of the function).
 
     These are the shape of an infill request: a signature, a gap where the body goes, code after the
     function.
@@ -157,25 +168,56 @@ def short_functions(text: str, max_lines: int) -> list[tuple[str, tuple[int, int
         if end < len(lines) and lines[end].startswith(indent):  # and the next line at its level
             end += 1
         doc = textwrap.dedent("".join(lines[first - 1 : end]))
-        span = None
+        starts = [0]  # where each line of `doc` starts; line i of the file is line i - first of doc
+        for line in doc.splitlines(keepends=True):
+            starts.append(starts[-1] + len(line))
+        if len(starts) - 1 <= node.end_lineno - first:  # dedent saw fewer lines (a form feed)
+            out.append(Function(doc, None, None))
+            continue
+        body, docstring = _body_span(node, first, doc, starts), None
         # The code of the body is the middle: a docstring, when there is code after it, stays in the
         # prefix (a signature or a docstring, then the gap where the code goes).
-        body = node.body[1:] if len(node.body) > 1 and _is_docstring(node.body[0]) else node.body
-        body_line = body[0].lineno - first  # the body's first line, counted in `doc`
-        if body_line > node.lineno - first and node.end_lineno - first < len(doc.splitlines()):
-            starts = [0]
-            for line in doc.splitlines(keepends=True):
-                starts.append(starts[-1] + len(line))
-            # from the newline that ends the line before the body, to the end of the function's last line
-            span = (starts[body_line] - 1, starts[node.end_lineno - first + 1] - 1)
-            if doc[span[0]] != "\n" or doc[span[1]] != "\n":
-                span = None
-        out.append((doc, span))
+        if body is not None and len(node.body) > 1 and _is_docstring(node.body[0]):
+            d = node.body[0]
+            if d.lineno > _signature_end(node) and node.body[1].lineno > d.end_lineno:
+                docstring = (starts[d.lineno - first], starts[d.end_lineno - first + 1])
+        out.append(Function(doc, body, docstring))
     return out
+
+
+def _signature_end(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """The last line of the signature: where the arguments, the return annotation, end."""
+    parts = [node.args, *node.args.defaults, *node.args.kw_defaults] + ([node.returns] if node.returns else [])
+    return max([node.lineno] + [getattr(p, "end_lineno", None) or node.lineno for p in parts if p is not None])
+
+
+def _body_span(node, first: int, doc: str, starts: list[int]) -> tuple[int, int] | None:
+    """From the newline that ends the line before the body's code to the end of the function's last
+    line, when the code starts on a line of its own."""
+    code = node.body[1:] if len(node.body) > 1 and _is_docstring(node.body[0]) else node.body
+    body_line = code[0].lineno - first  # the first line of the code, counted in `doc`
+    if body_line <= node.lineno - first:
+        return None
+    span = (starts[body_line] - 1, starts[node.end_lineno - first + 1] - 1)
+    return span if doc[span[0]] == "\n" and doc[span[1]] == "\n" else None
 
 
 def _is_docstring(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+
+
+def without_docstring(f: Function) -> Function | None:
+    """The same function with its docstring lines taken out, or None if it has none to take.
+
+    The bare copy teaches that code, not a docstring, fills a gap right after a signature: over a
+    third of the standard library's short functions open with a docstring, and a model trained on
+    them alone answers `def add(a, b):` with one where code was asked for.
+    """
+    if f.docstring is None or f.body is None:
+        return None
+    a, b = f.docstring
+    cut = b - a
+    return Function(f.text[:a] + f.text[b:], (f.body[0] - cut, f.body[1] - cut), None)
 
 
 def body_examples(texts: list[str], s: Settings) -> list[str]:
@@ -183,13 +225,15 @@ def body_examples(texts: list[str], s: Settings) -> list[str]:
     Middle Tasks"): besides random spans, make the middle a whole syntactic unit, here the code of a
     function's body: <fim_prefix>signature<fim_suffix>what follows<fim_middle>code<|endoftext|>. With token
     healing at inference (the prefix `def add(a, b):\n    ` is sent as `def add(a, b):` and the middle
-    must start with the indent) this is exactly the shape of the infill request."""
+    must start with the indent) this is exactly the shape of the infill request. With `bare_copies`
+    each documented function comes a second time without its docstring (see without_docstring)."""
     out = []
     for text in texts:
-        for doc, span in short_functions(text, s.function_lines):
-            if span is not None:
-                a, b = span
-                out.append(f"<fim_prefix>{doc[:a]}<fim_suffix>{doc[b:]}<fim_middle>{doc[a:b]}<|endoftext|>")
+        for f in short_functions(text, s.function_lines):
+            for g in (f, without_docstring(f) if s.bare_copies else None):
+                if g is not None and g.body is not None:
+                    a, b = g.body
+                    out.append(f"<fim_prefix>{g.text[:a]}<fim_suffix>{g.text[b:]}<fim_middle>{g.text[a:b]}<|endoftext|>")
     return out
 
 
@@ -209,7 +253,7 @@ def fim_documents(texts: list[str], s: Settings) -> list[str]:
     """The documents the FIM transform cuts: blocks of whole files, short functions, or both ("mixed")."""
     blocks = [b for t in texts for b in code_blocks(t, s.block_chars)] if s.documents in ("blocks", "mixed") else []
     if s.documents in ("functions", "mixed"):
-        return blocks + [d for t in texts for d, _ in short_functions(t, s.function_lines)]
+        return blocks + [f.text for t in texts for f in short_functions(t, s.function_lines)]
     return blocks
 
 
@@ -364,7 +408,7 @@ its bodies are seldom right (`def add(a, b):` gets a docstring, not `return a + 
 | tokenizer | byte-level BPE, {c['vocab_size']} ids; special: {', '.join(f'`{t}`' for t in SPECIAL)} |
 | architecture | LlamaForCausalLM, hidden {s.hidden_size}, {s.layers} layers, {s.heads} heads ({s.kv_heads} KV), MLP {s.intermediate_size}, context {s.context_length}, tied embeddings |
 | parameters | {c['params']:,} (stored as {c.get('dtype', 'float32')}) |
-| FIM | `tokenprism.fim.transform` (the paper's random spans), level=context, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch, on documents that are `--documents blocks`: files cut at blank lines into blocks of ≤ {s.block_chars} characters, or `--documents functions`: every function of ≤ {s.function_lines} lines, dedented, plus each function's code as a whole middle (structure-aware FIM, `body_examples`); each phase's documents and fim_rate are listed under training |
+| FIM | `tokenprism.fim.transform` (the paper's random spans), level=context, spm_rate={s.spm_rate}, StarCoder sentinels (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, eot `<|endoftext|>`), a fresh draw per epoch, on documents that are `--documents blocks`: files cut at blank lines into blocks of ≤ {s.block_chars} characters, or `--documents functions`: every function of ≤ {s.function_lines} lines, dedented, plus each function's code as a whole middle (structure-aware FIM, `body_examples`), with `--bare-copies` also after the bare signature of each documented function (`without_docstring`); each phase's documents and fim_rate are listed under training |
 | training | {c['step']} steps of {s.batch_size}×{s.context_length} tokens = {c['tokens']:,} tokens ({c['epochs']:.2f} epochs) in {len(c['phases'])} phase(s): {'; '.join(_phase_text(p) for p in c['phases'])}; AdamW, cosine to {s.min_lr_ratio}× of the peak, weight decay {s.weight_decay}, seed {s.seed} |
 | wall time | {c['wall_minutes']:.1f} min on {c['machine']} (tokenizer {c['tokenizer_seconds']:.0f} s) |
 | held-out loss | {c['held_loss']:.3f} nats/token, perplexity **{math.exp(c['held_loss']):.2f}** ({c['held_tokens']:,} tokens, left to right) |
@@ -409,7 +453,8 @@ def _prior_phases(prior: dict) -> list[dict]:
 
 
 def _phase_text(p: dict) -> str:
-    data = f", {p.get('documents', 'blocks')} at fim_rate {p.get('fim_rate', Settings.fim_rate)}"
+    bare = " with bare copies" if p.get("bare_copies") else ""
+    data = f", {p.get('documents', 'blocks')}{bare} at fim_rate {p.get('fim_rate', Settings.fim_rate)}"
     return f"{p['steps']} steps, {p['tokens']:,} tokens, peak lr {p['lr']}, warmup {p['warmup_steps']}{data}, {p['minutes']:.1f} min"
 
 
@@ -427,13 +472,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fim-rate", type=float, default=Settings.fim_rate, help="share of documents FIM-transformed")
     parser.add_argument("--documents", choices=("blocks", "functions", "mixed"), default=Settings.documents,
                         help="FIM documents: 600-character blocks of files, every short function (see short_functions), or both")
+    parser.add_argument("--bare-copies", action="store_true",
+                        help="with functions/mixed: each documented function's body also as a middle after its bare signature")
     parser.add_argument("--out", type=Path, default=OUT, help="where the Hugging Face folder goes")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     s = Settings(steps=args.steps, lr=args.lr, warmup_steps=args.warmup_steps, fim_rate=args.fim_rate,
-                 documents=args.documents)
+                 documents=args.documents, bare_copies=args.bare_copies)
     prior = json.loads((args.continue_from / "training_log.json").read_text()) if args.continue_from else {}
     phase = len(_prior_phases(prior))
     random.seed(s.seed)
@@ -482,6 +529,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     this_phase = {"command": "python scripts/train_prism_tiny.py " + " ".join(sys.argv[1:] if argv is None else argv),
                   "lr": s.lr, "warmup_steps": s.warmup_steps, "fim_rate": s.fim_rate, "documents": s.documents,
+                  **({"bare_copies": True} if s.bare_copies else {}),
                   "steps": 0, "tokens": 0, "minutes": 0.0}
     card["phases"] = card["phases"] + [this_phase]
     step, epoch, t_train, last_save, tokens = 0, 0, time.time(), time.time(), 0

@@ -3,6 +3,7 @@ random-weight GPT-2 (no sentinels) refused, and the `tokenprism infill` command 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import subprocess
@@ -49,8 +50,10 @@ def test_prism_tiny_fills_the_body(tiny) -> None:
 def test_prism_tiny_body_is_plausible(tiny) -> None:
     _trained()
     result = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=32)
-    compile(result.text, "<infill>", "exec")  # the completed file is valid Python
-    assert "a" in result.middle and "b" in result.middle  # and the body uses the arguments
+    function = ast.parse(result.text).body[0]  # the completed file is valid Python
+    code = function.body[1:] if isinstance(function.body[0], ast.Expr) else function.body  # past a docstring
+    used = {node.id for statement in code for node in ast.walk(statement) if isinstance(node, ast.Name)}
+    assert {"a", "b"} <= used, result.middle  # a body of code that reads both arguments, not a docstring
 
 
 def test_result_shape_and_json(tiny) -> None:

@@ -117,11 +117,3 @@ def test_greedy_completes_common_idioms(model, tokenizer) -> None:
     results = {p: _greedy(model, tokenizer, p) for p in IDIOMS}
     right = [p for p, pattern in IDIOMS.items() if re.match(pattern, results[p])]
     assert len(right) >= 7, {p: results[p] for p in IDIOMS if p not in right}
-
-
-@pytest.mark.xfail(reason="prism-tiny (4.7M parameters, 22.8M tokens on a 2-core CPU) infills this example only "
-                   "sometimes (the phase shipped now writes 'if not a: return None'); see the model card", strict=False)
-def test_infill_gives_a_plausible_body(model, tokenizer) -> None:
-    prompt = "<fim_prefix>def add(a, b):\n    <fim_suffix>\n\nprint(add(1, 2))<fim_middle>"
-    middle = _greedy(model, tokenizer, prompt, new=16).split("<|endoftext|>")[0]
-    assert "return" in middle and "a" in middle, middle
