@@ -72,18 +72,22 @@ class Settings:
     fim_rate: float = 0.5
     spm_rate: float = 0.5
     block_chars: int = 600
-    documents: str = "blocks"  # "functions": every short function as a FIM document (see short_functions); "mixed": both
+    documents: str = "blocks"  # "functions": every short function as a FIM document (see short_functions); "mixed": both; "bodies": body_examples only
     function_lines: int = 24
     bare_copies: bool = False  # each documented function's body also as a middle after the bare signature
     eval_contexts: int = 96  # for the checkpoints along the way; the last one uses all
 
 
-def stdlib_files() -> tuple[list[Path], list[Path]]:
-    """(training files, held-out files) of this interpreter's standard library, sorted."""
+def stdlib_files(with_tests: bool = False) -> tuple[list[Path], list[Path]]:
+    """(training files, held-out files) of this interpreter's standard library, sorted; with its test
+    suite when asked (less the tests of the held-out modules, which would quote them)."""
     root = Path(sysconfig.get_paths()["stdlib"])
+    skip = EXCLUDED_DIRS - ({"test", "tests", "idle_test"} if with_tests else set())
+    held_tests = {"test_" + name for name in HELD_OUT}
     files = sorted(
         p for p in root.rglob("*.py")
-        if not EXCLUDED_DIRS.intersection(p.relative_to(root).parts[:-1]) and not p.name.startswith("test_")
+        if not skip.intersection(p.relative_to(root).parts[:-1])
+        and (not p.name.startswith("test_") if not with_tests else p.name not in held_tests)
     )
     held = [p for p in files if p.relative_to(root).as_posix() in HELD_OUT]
     return [p for p in files if p not in held], held
@@ -250,7 +254,8 @@ def packed(examples: list[list[int]], length: int) -> list[list[int]]:
 
 
 def fim_documents(texts: list[str], s: Settings) -> list[str]:
-    """The documents the FIM transform cuts: blocks of whole files, short functions, or both ("mixed")."""
+    """The documents the FIM transform cuts: blocks of whole files, short functions, or both ("mixed");
+    none for "bodies", whose contexts are the structure-aware middles alone (see fim_contexts)."""
     blocks = [b for t in texts for b in code_blocks(t, s.block_chars)] if s.documents in ("blocks", "mixed") else []
     if s.documents in ("functions", "mixed"):
         return blocks + [f.text for t in texts for f in short_functions(t, s.function_lines)]
@@ -267,7 +272,7 @@ def fim_contexts(texts: list[str], tok, s: Settings, epoch: int) -> list[list[in
         context_length=s.context_length - 4, tokenizer=tok, seed=s.seed + epoch,
     ))
     contexts = [e.ids[: s.context_length] for e in tok.encode_batch(outs, add_special_tokens=False)]
-    if s.documents in ("functions", "mixed"):  # and every body as a middle of its own
+    if s.documents in ("functions", "mixed", "bodies"):  # and every body as a middle of its own
         bodies = [e.ids for e in tok.encode_batch(body_examples(texts_in, s), add_special_tokens=False)]
         contexts += packed(bodies, s.context_length)
     return contexts
@@ -404,7 +409,7 @@ its bodies are seldom right (`def add(a, b):` gets a docstring, not `return a + 
 
 | | |
 |---|---|
-| data | `*.py` of the CPython {c['python']} standard library (tests and site-packages excluded): {c['train_files']} files, {c['train_mb']:.1f} MB; held out: {c['held_files']} files ({', '.join(HELD_OUT)}) |
+| data | `*.py` of the CPython {c['python']} standard library (site-packages excluded; its test suite only in the phases marked "with tests", less the tests of held-out modules): {c['train_files']} files, {c['train_mb']:.1f} MB in the last phase; held out: {c['held_files']} files ({', '.join(HELD_OUT)}) |
 | tokenizer | byte-level BPE, {c['vocab_size']} ids; special: {', '.join(f'`{t}`' for t in SPECIAL)} |
 | architecture | LlamaForCausalLM, hidden {s.hidden_size}, {s.layers} layers, {s.heads} heads ({s.kv_heads} KV), MLP {s.intermediate_size}, context {s.context_length}, tied embeddings |
 | parameters | {c['params']:,} (stored as {c.get('dtype', 'float32')}) |
@@ -453,7 +458,7 @@ def _prior_phases(prior: dict) -> list[dict]:
 
 
 def _phase_text(p: dict) -> str:
-    bare = " with bare copies" if p.get("bare_copies") else ""
+    bare = (" with bare copies" if p.get("bare_copies") else "") + (", with tests" if p.get("with_tests") else "")
     data = f", {p.get('documents', 'blocks')}{bare} at fim_rate {p.get('fim_rate', Settings.fim_rate)}"
     return f"{p['steps']} steps, {p['tokens']:,} tokens, peak lr {p['lr']}, warmup {p['warmup_steps']}{data}, {p['minutes']:.1f} min"
 
@@ -470,10 +475,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--continue-from", type=Path, default=None,
                         help="a saved prism-tiny folder: keep its tokenizer and weights and train on as a further phase")
     parser.add_argument("--fim-rate", type=float, default=Settings.fim_rate, help="share of documents FIM-transformed")
-    parser.add_argument("--documents", choices=("blocks", "functions", "mixed"), default=Settings.documents,
-                        help="FIM documents: 600-character blocks of files, every short function (see short_functions), or both")
+    parser.add_argument("--documents", choices=("blocks", "functions", "mixed", "bodies"), default=Settings.documents,
+                        help="FIM documents: 600-character blocks of files, every short function (see short_functions), both, "
+                             "or no random spans at all, only each function's code as the middle (body_examples)")
     parser.add_argument("--bare-copies", action="store_true",
-                        help="with functions/mixed: each documented function's body also as a middle after its bare signature")
+                        help="with functions/mixed/bodies: each documented function's body also as a middle after its bare signature")
+    parser.add_argument("--with-tests", action="store_true",
+                        help="train on the standard library's test suite too (many small, plain functions)")
     parser.add_argument("--out", type=Path, default=OUT, help="where the Hugging Face folder goes")
     args = parser.parse_args(argv)
     import torch
@@ -486,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     random.seed(s.seed)
     torch.manual_seed(s.seed)
     t0 = time.time()
-    train_paths, held_paths = stdlib_files()
+    train_paths, held_paths = stdlib_files(args.with_tests)
     train_texts, held_texts = read_texts(train_paths), read_texts(held_paths)
     log(f"{len(train_texts)} training files ({sum(map(len, train_texts)) / 1e6:.1f} MB), {len(held_texts)} held out")
     if args.continue_from:
@@ -529,7 +537,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     this_phase = {"command": "python scripts/train_prism_tiny.py " + " ".join(sys.argv[1:] if argv is None else argv),
                   "lr": s.lr, "warmup_steps": s.warmup_steps, "fim_rate": s.fim_rate, "documents": s.documents,
-                  **({"bare_copies": True} if s.bare_copies else {}),
+                  **({"bare_copies": True} if s.bare_copies else {}), **({"with_tests": True} if args.with_tests else {}),
                   "steps": 0, "tokens": 0, "minutes": 0.0}
     card["phases"] = card["phases"] + [this_phase]
     step, epoch, t_train, last_save, tokens = 0, 0, time.time(), time.time(), 0

@@ -7,6 +7,8 @@ import ast
 import importlib.util
 import sys
 
+import pytest
+
 from conftest import REPO
 
 _spec = importlib.util.spec_from_file_location("train_prism_tiny", REPO / "scripts" / "train_prism_tiny.py")
@@ -75,3 +77,15 @@ def test_body_examples_with_and_without_bare_copies() -> None:
     (extra,) = set(both) - set(plain)
     assert extra == ("<fim_prefix>def norm(self, other,\n         scale=1):<fim_suffix>\n\ndef bare(self):\n"
                      "<fim_middle>\n    dx = self.x - other.x\n    return scale * dx<|endoftext|>")
+
+
+def test_bodies_documents_are_the_structure_aware_middles_alone() -> None:
+    from tokenizers import Tokenizer
+
+    path = REPO / "src" / "tokenprism" / "assets" / "prism-tiny" / "tokenizer.json"
+    if not path.is_file():
+        pytest.skip("the bundled prism-tiny is not built yet (scripts/train_prism_tiny.py)")
+    tok = Tokenizer.from_file(str(path))
+    s = train.Settings(documents="bodies", bare_copies=True)
+    contexts = train.fim_contexts([SOURCE], tok, s, epoch=0)
+    assert [tok.decode(c, skip_special_tokens=False) for c in contexts] == ["".join(train.body_examples([SOURCE], s))]
