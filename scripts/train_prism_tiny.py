@@ -405,7 +405,8 @@ The bundled default model of tokenprism: a {c['params'] / 1e6:.2f}M-parameter Ll
 with its own byte-level BPE tokenizer, trained on the Python standard library so that `explain`,
 `generate`, `score` and `infill` work offline. It is a teaching toy: it completes common Python idioms
 (tests/test_prism_tiny.py) and, trained with FIM, writes a middle in the right place and closes it, but
-its bodies are seldom right (`def add(a, b):` gets a docstring, not `return a + b`).
+its bodies are seldom right (`def subtract(x, y):` gets `return x + y`, `def add(a, b):` gets
+`self.assertEqual(a, b)`).
 
 | | |
 |---|---|

@@ -4,6 +4,7 @@ random-weight GPT-2 (no sentinels) refused, and the `tokenprism infill` command 
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 import json
 import subprocess
@@ -44,16 +45,19 @@ def test_prism_tiny_fills_the_body(tiny) -> None:
     assert result.text == PREFIX + result.middle + SUFFIX
 
 
-@pytest.mark.xfail(strict=False, reason="the bundled prism-tiny (held-out perplexity 50.5) writes and closes a middle, "
-                   "but for `def add(a, b)` a docstring, not a body that uses a and b: it needs more FIM training "
-                   "(scripts/train_prism_tiny.py)")
+@pytest.mark.xfail(strict=False, reason="the bundled prism-tiny (held-out perplexity 50.9) writes and closes a middle, "
+                   "but for `def add(a, b)` it writes `self.assertEqual(a, b)` (reads `self`, undefined), not `return a + b`: "
+                   "it needs more training than 2 CPU cores gave (scripts/train_prism_tiny.py)")
 def test_prism_tiny_body_is_plausible(tiny) -> None:
     _trained()
     result = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=32)
     function = ast.parse(result.text).body[0]  # the completed file is valid Python
-    code = function.body[1:] if isinstance(function.body[0], ast.Expr) else function.body  # past a docstring
-    used = {node.id for statement in code for node in ast.walk(statement) if isinstance(node, ast.Name)}
-    assert {"a", "b"} <= used, result.middle  # a body of code that reads both arguments, not a docstring
+    code = function.body[1:] if ast.get_docstring(function) is not None else function.body
+    names = [node for statement in code for node in ast.walk(statement) if isinstance(node, ast.Name)]
+    read = {n.id for n in names if isinstance(n.ctx, ast.Load)}
+    known = {"a", "b"} | set(dir(builtins)) | {n.id for n in names if isinstance(n.ctx, ast.Store)}
+    # code past any docstring that reads both arguments and nothing undefined (no `self.…` in a function)
+    assert {"a", "b"} <= read <= known, result.middle
 
 
 def test_result_shape_and_json(tiny) -> None:
