@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -152,16 +152,24 @@ class TokenizerJob:
         row = np.asarray(ids, dtype=np.int64)
         return data.count(b" ") >= np.count_nonzero(starts[row]) - 1 - 2 * np.count_nonzero(punct[row])
 
+    def _per_tokenizer(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A table computed once per tokenizer object and kept on it (jobs are rebuilt for every
+        corpus run; the loaded tokenizer is not)."""
+        store = self.tokenizer.__dict__
+        if key not in store:
+            store[key] = compute()
+        return store[key]
+
     def _wordpiece_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """Per id: does it start a word (no "##"), and could clean-up take a space out next to it."""
-        cached = self.tokenizer.__dict__.get("_tp_wordpiece_tables")
-        if cached is None:
-            pieces = [self.tokenizer.backend_tokenizer.id_to_token(i) or "" for i in range(self.vocab_size)]
-            prefix = self.tokenizer.backend_tokenizer.decoder.prefix
-            starts = np.array([not p.startswith(prefix) for p in pieces], dtype=bool)
-            punct = np.array([bool(p) and not p[0].isalnum() or p in ("n't", "not") for p in pieces], dtype=bool)
-            cached = self.tokenizer.__dict__["_tp_wordpiece_tables"] = (starts, punct)
-        return cached
+        return self._per_tokenizer("_tp_wordpiece_tables", self._build_wordpiece_tables)
+
+    def _build_wordpiece_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        pieces = [self.tokenizer.backend_tokenizer.id_to_token(i) or "" for i in range(self.vocab_size)]
+        prefix = self.tokenizer.backend_tokenizer.decoder.prefix
+        starts = np.array([not p.startswith(prefix) for p in pieces], dtype=bool)
+        punct = np.array([bool(p) and not p[0].isalnum() or p in ("n't", "not") for p in pieces], dtype=bool)
+        return starts, punct
 
     def _byte_level_round_trips(self, data: list[bytes], ids: list[list[int]], flat: np.ndarray, bounds: np.ndarray) -> list[bool]:
         """A byte-level BPE with no normaliser and no added prefix space, whose vocabulary holds all
@@ -182,10 +190,7 @@ class TokenizerJob:
     def _byte_level_by_construction(self) -> np.ndarray | None:
         """Which ids are added tokens, for a tokenizer whose byte-level cut keeps every byte (None
         for any other: tiktoken's and the rest go through the join)."""
-        cached = self.tokenizer.__dict__.get("_tp_byte_level_exact", False)
-        if cached is False:
-            cached = self.tokenizer.__dict__["_tp_byte_level_exact"] = self._probe_byte_level()
-        return cached
+        return self._per_tokenizer("_tp_byte_level_exact", self._probe_byte_level)
 
     def _probe_byte_level(self) -> np.ndarray | None:
         import json
@@ -252,20 +257,20 @@ class TokenizerJob:
     def _spm_plain(self) -> tuple[np.ndarray | None, bool]:
         """(which ids decode by the rule above, whether decoding takes off a leading space), from
         probing the model; (None, False) for a model that treats whitespace as a suffix."""
-        cached = self.tokenizer.__dict__.get("_tp_spm_plain")
-        if cached is None:
-            sp = self.tokenizer.processor
-            n = sp.get_piece_size()
-            plain = np.fromiter((not (sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i)) for i in range(n)),
-                                dtype=bool, count=n)
-            lead = next((i for i in range(n) if plain[i] and len(sp.id_to_piece(i)) > 1
-                         and sp.id_to_piece(i).startswith("▁") and "▁" not in sp.id_to_piece(i)[1:]), None)
-            tail = next((i for i in range(n) if plain[i] and len(sp.id_to_piece(i)) > 1
-                         and sp.id_to_piece(i).endswith("▁") and "▁" not in sp.id_to_piece(i)[:-1]), None)
-            suffix_rule = tail is not None and sp.decode([tail]) != sp.id_to_piece(tail).replace("▁", " ")
-            strips = lead is not None and sp.decode([lead]) == sp.id_to_piece(lead)[1:]
-            cached = self.tokenizer.__dict__["_tp_spm_plain"] = (None, False) if suffix_rule else (plain, strips)
-        return cached
+        return self._per_tokenizer("_tp_spm_plain", self._probe_spm_plain)
+
+    def _probe_spm_plain(self) -> tuple[np.ndarray | None, bool]:
+        sp = self.tokenizer.processor
+        n = sp.get_piece_size()
+        plain = np.fromiter((not (sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i)) for i in range(n)),
+                            dtype=bool, count=n)
+        lead = next((i for i in range(n) if plain[i] and len(sp.id_to_piece(i)) > 1
+                     and sp.id_to_piece(i).startswith("▁") and "▁" not in sp.id_to_piece(i)[1:]), None)
+        tail = next((i for i in range(n) if plain[i] and len(sp.id_to_piece(i)) > 1
+                     and sp.id_to_piece(i).endswith("▁") and "▁" not in sp.id_to_piece(i)[:-1]), None)
+        suffix_rule = tail is not None and sp.decode([tail]) != sp.id_to_piece(tail).replace("▁", " ")
+        strips = lead is not None and sp.decode([lead]) == sp.id_to_piece(lead)[1:]
+        return (None, False) if suffix_rule else (plain, strips)
 
     def decode(self, ids: list[list[int]]) -> list[str]:
         """Each document's ids back to text, through the backend's batch decoder where it has one."""
