@@ -1,4 +1,4 @@
-"""Options every command shares (and, from _io, the helpers they use)."""
+"""Options every command shares (the helpers they use are in _io)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ from typing import Callable
 
 import click
 
-from ._io import decode_bytes, emit_json, load, read_text
-
-__all__ = ["tokenizer_option", "tokenizers_option", "json_option", "errors_option", "input_options",
-           "decode_bytes", "emit_json", "load", "read_text"]
+__all__ = ["tokenizer_option", "tokenizers_option", "json_option", "errors_option", "input_options"]
 
 tokenizer_option = click.option(
     "-t",

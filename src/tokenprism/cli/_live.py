@@ -10,7 +10,7 @@ import click
 
 from ._io import new_console
 
-__all__ = ["model_option", "loading_options", "load_model_from", "new_console", "section", "escape", "run_live", "finish"]
+__all__ = ["model_option", "loading_options", "load_model_from", "section", "escape", "run_live", "finish"]
 
 model_option = click.option(
     "-m", "--model", "model_spec", default="prism-tiny", show_default=True,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import click
 
 from ._app import app
-from ._common import emit_json, input_options, json_option, read_text, tokenizers_option
-from ._io import show
+from ._common import input_options, json_option, tokenizers_option
+from ._io import emit_json, read_text, show
+
 
 
 @app.command("compare")

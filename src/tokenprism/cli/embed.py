@@ -6,7 +6,8 @@ import click
 
 from ..errors import UsageError
 from ._app import app
-from ._common import emit_json, json_option
+from ._common import json_option
+from ._io import emit_json
 
 _DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the embeddings default; kept here so --help needs no import of the core
 

@@ -17,7 +17,8 @@ from typing import Any, Iterable, Iterator
 import click
 
 from ._app import app
-from ._common import emit_json, json_option, load, tokenizer_option
+from ._common import json_option, tokenizer_option
+from ._io import emit_json, load
 
 FORMATS = ("auto", "text", "jsonl", "ids")
 _BATCH_CHARS = 4 << 20  # text transformed and tokenized per batch

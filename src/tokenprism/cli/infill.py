@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from ._app import app
-from ._common import emit_json, errors_option, json_option, load, read_text
-from ._live import escape, finish, load_model_from, loading_options, model_option, new_console, run_live, section
+from ._common import errors_option, json_option
+from ._io import emit_json, load, new_console, read_text
+from ._live import escape, finish, load_model_from, loading_options, model_option, run_live, section
 from ..errors import UsageError
 from ..fim.formats import FORMATS
 

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from ._app import app
-from ._common import emit_json, input_options, json_option, read_text
-from ._live import escape, finish, load_model_from, loading_options, model_option, new_console, run_live, section
+from ._common import input_options, json_option
+from ._io import emit_json, new_console, read_text
+from ._live import escape, finish, load_model_from, loading_options, model_option, run_live, section
 
 @app.command()
 @click.argument("prompt")

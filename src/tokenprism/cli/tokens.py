@@ -9,9 +9,10 @@ import click
 
 from ..errors import UsageError
 from ._app import app
-from ._common import emit_json, input_options, json_option, load, tokenizer_option
+from ._common import input_options, json_option, tokenizer_option
 from ._fast import run_tokenize
-from ._io import show
+from ._io import emit_json, load, show
+
 
 
 @app.command()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from ._app import app
-from ._common import emit_json, json_option
+from ._common import json_option
+from ._io import emit_json
 
 
 @app.command("train-tokenizer")
