@@ -87,7 +87,7 @@ def stdlib_files(with_tests: bool = False) -> tuple[list[Path], list[Path]]:
     files = sorted(
         p for p in root.rglob("*.py")
         if not skip.intersection(p.relative_to(root).parts[:-1])
-        and (not p.name.startswith("test_") if not with_tests else p.name not in held_tests)
+        and (p.name not in held_tests if with_tests else not p.name.startswith("test_"))
     )
     held = [p for p in files if p.relative_to(root).as_posix() in HELD_OUT]
     return [p for p in files if p not in held], held
@@ -459,8 +459,8 @@ def _prior_phases(prior: dict) -> list[dict]:
 
 
 def _phase_text(p: dict) -> str:
-    bare = (" with bare copies" if p.get("bare_copies") else "") + (", with tests" if p.get("with_tests") else "")
-    data = f", {p.get('documents', 'blocks')}{bare} at fim_rate {p.get('fim_rate', Settings.fim_rate)}"
+    extras = (" with bare copies" if p.get("bare_copies") else "") + (", with tests" if p.get("with_tests") else "")
+    data = f", {p.get('documents', 'blocks')}{extras} at fim_rate {p.get('fim_rate', Settings.fim_rate)}"
     return f"{p['steps']} steps, {p['tokens']:,} tokens, peak lr {p['lr']}, warmup {p['warmup_steps']}{data}, {p['minutes']:.1f} min"
 
 
