@@ -129,9 +129,9 @@ class Comparison:
         }
 
     def _repr_html_(self) -> str:
-        from .render.compare import comparison_html
+        from ._display import html
 
-        return comparison_html(self)
+        return html(self)
 
 
 def expand_specs(specs: Sequence[str | Tokenizer] | str | None, *, preset: str | None = None) -> list[str | Tokenizer]:

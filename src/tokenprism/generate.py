@@ -125,9 +125,9 @@ class Generation:
         }
 
     def _repr_html_(self) -> str:
-        from .render.steps import generation_html
+        from ._display import html
 
-        return generation_html(self)
+        return html(self)
 
 
 # --- preparing the prompt ----------------------------------------------------------------------

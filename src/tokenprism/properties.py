@@ -73,9 +73,9 @@ class Properties:
         return data
 
     def _repr_html_(self) -> str:
-        from .render.compare import properties_html
+        from ._display import html
 
-        return properties_html({self.tokenizer: self})
+        return html(self)
 
     def summary(self) -> dict[str, str]:
         """Short display strings, one per property, for a table."""

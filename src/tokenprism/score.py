@@ -95,9 +95,9 @@ class ScoreResult:
         }
 
     def _repr_html_(self) -> str:
-        from .render.steps import score_html
+        from ._display import html
 
-        return score_html(self)
+        return html(self)
 
 
 def windowed_logprobs(model: Model, ids: list[int], context: int | None) -> list[float]:

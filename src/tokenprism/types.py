@@ -210,9 +210,9 @@ class Encoding:
         return np.asarray(self.ids, dtype=dtype)
 
     def _repr_html_(self) -> str:
-        from .render.html import encoding_html
+        from ._display import html
 
-        return encoding_html(self)
+        return html(self)
 
     def __repr__(self) -> str:
         return f"Encoding(tokenizer={self.tokenizer!r}, count={self.count}, ids={self.ids[:8]!r}{'…' if self.count > 8 else ''})"
@@ -245,6 +245,6 @@ class Decoding(NamedTuple):
         }
 
     def _repr_html_(self) -> str:
-        from .render.html import decoding_html
+        from ._display import html
 
-        return decoding_html(self)
+        return html(self)

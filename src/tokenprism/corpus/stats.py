@@ -467,6 +467,6 @@ class CorpusStats:
         return out.getvalue()
 
     def _repr_html_(self) -> str:
-        from ..render.corpus import corpus_html
+        from .._display import html
 
-        return corpus_html(self)
+        return html(self)

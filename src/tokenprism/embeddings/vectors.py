@@ -97,9 +97,9 @@ class Embeddings:
         }
 
     def _repr_html_(self) -> str:
-        from ..render.embeddings import embeddings_html
+        from .._display import html
 
-        return embeddings_html(self)
+        return html(self)
 
     def __repr__(self) -> str:
         kind = "sentence" if self.sentence else "token"

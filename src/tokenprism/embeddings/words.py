@@ -55,9 +55,9 @@ class Similarity:
         return self.similarity
 
     def _repr_html_(self) -> str:
-        from ..render.embeddings import similarity_html
+        from .._display import html
 
-        return similarity_html(self)
+        return html(self)
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,9 @@ class Neighbors:
         }
 
     def _repr_html_(self) -> str:
-        from ..render.embeddings import neighbors_html
+        from .._display import html
 
-        return neighbors_html(self)
+        return html(self)
 
 
 def similar(word: str, contexts: Sequence[str], *, model: ModelSpec = DEFAULT_MODEL, layer: Layer = -1) -> Similarity:

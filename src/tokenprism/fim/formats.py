@@ -267,9 +267,9 @@ class FimPrompt:
         }
 
     def _repr_html_(self) -> str:
-        from ..render.infill import fim_prompt_html
+        from .._display import html
 
-        return fim_prompt_html(self)
+        return html(self)
 
 
 def assemble_fim_prompt(

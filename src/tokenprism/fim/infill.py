@@ -93,9 +93,9 @@ class Infill:
         }
 
     def _repr_html_(self) -> str:
-        from ..render.infill import infill_html
+        from .._display import html
 
-        return infill_html(self)
+        return html(self)
 
 
 def infill(

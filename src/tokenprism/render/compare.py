@@ -120,3 +120,8 @@ def properties_html(props: dict[str, Properties]) -> str:
         f"<tr><th>{escape(k)}</th>{''.join(f'<td>{escape(s[k])}</td>' for s in summaries.values())}</tr>" for k in keys
     )
     return f'{STYLE}{_COMPARE_STYLE}<table class="tp tp-cmp"><tr><th>property</th>{head}</tr>{body}</table>'
+
+
+def one_properties_html(props: Properties) -> str:
+    """One tokenizer's properties (the notebook view of a `Properties`)."""
+    return properties_html({props.tokenizer: props})

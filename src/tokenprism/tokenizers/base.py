@@ -82,9 +82,9 @@ class TokenizerInfo(NamedTuple):
         }
 
     def _repr_html_(self) -> str:
-        from ..render.html import info_html
+        from .._display import html
 
-        return info_html(self)
+        return html(self)
 
 
 class Tokenizer(ABC):
