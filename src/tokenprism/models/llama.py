@@ -47,12 +47,15 @@ class Forward:
                    output AFTER the final RMSNorm (the vector the head reads)
     attentions     with attentions=True: per layer, [num_heads, n_new, n_total] attention weights; each row
                    sums to 1 over the positions (cached and new) that query could see
+    all_logits     with all_logits=True: float32 [n_new, vocab], the logits after every new position
+                   (the last row is `logits`)
     """
 
     logits: np.ndarray
     cache: LlamaCache | None
     hidden_states: list[np.ndarray] | None = None
     attentions: list[np.ndarray] | None = None
+    all_logits: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,7 @@ class LlamaEngine:
         use_cache: bool = True,
         hidden_states: bool = False,
         attentions: bool = False,
+        all_logits: bool = False,
     ) -> Forward:
         """Run `ids` (after the positions `cache` already holds) and score the token that comes next.
 
@@ -228,6 +232,10 @@ class LlamaEngine:
         """
         work = cache if cache is not None else self.new_cache(len(ids) if not use_cache else max(64, len(ids)))
         x, states, weights = self._decode(self._check_ids(ids), work, hidden_states=hidden_states, attentions=attentions)
+        if all_logits:
+            every = (x @ self.head.T).astype(np.float32, copy=False)
+            return Forward(every[-1], work if use_cache else None, states, weights, every)
+        # Only the last position's scores are needed to pick the next token: one row, not n
         logits = (self.head @ x[-1]).astype(np.float32, copy=False)
         return Forward(logits, work if use_cache else None, states, weights)
 
