@@ -1,4 +1,4 @@
-"""Shared test setup: no network, and the real fixture files read where they lie (../shared)."""
+"""Shared test setup: no network, and the real fixture files found in tests/data (vendored) or ../shared."""
 
 from __future__ import annotations
 
@@ -20,37 +20,67 @@ if os.environ.get("CI"):
     _hypothesis_settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
+#: Real files vendored with the repo (permissive licences only; provenance and sha256 in data/SOURCES.md).
+DATA = REPO / "tests" / "data"
+#: The full set beside the repo, including files we may not redistribute (StarCoder2, Llama's tokenizer.model).
 SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
-TOKENIZER_FIXTURES = FIXTURES / "tokenizers"
+SHARED_FIXTURES = SHARED / "fixtures"
+
+# Why a file is not in tests/data (the skip reason names it); first matching prefix wins.
+NOT_VENDORED = {
+    "tokenizers/starcoder2": "StarCoder2's files are under BigCode OpenRAIL-M",
+    "tokenizers/phi-3-mini/tokenizer.model": "this copy is Llama 2's tokenizer.model (Llama 2 licence)",
+    "llama-cpp-vocab/ggml-vocab-llama-spm": "Llama 2 licence",
+    "llama-cpp-vocab/ggml-vocab-starcoder": "OpenRAIL-M",
+    "corpus/": "only a sample of the corpus is vendored",
+}
+
+
+def find_fixture(relative: str) -> Path | None:
+    """tests/data/<relative> when vendored, else ../shared/fixtures/<relative>, else None.
+
+    >>> find_fixture("tokenizers/gpt2/vocab.json").relative_to(DATA).as_posix()
+    'tokenizers/gpt2/vocab.json'
+    """
+    for root in (DATA, SHARED_FIXTURES):
+        if (root / relative).exists():
+            return root / relative
+    return None
+
+
+def missing_reason(relative: str) -> str:
+    """The skip reason for a fixture file found in neither place."""
+    why = next((why for prefix, why in NOT_VENDORED.items() if relative.startswith(prefix)), "not vendored")
+    return f"fixture {relative} not found: not in tests/data ({why}) and ../shared/fixtures is absent beside the repo"
 
 
 def fixture(relative: str) -> Path:
-    """Path of a file under ../shared/fixtures, or skip the test with the reason."""
-    path = FIXTURES / relative
-    if not path.exists():
-        pytest.skip(f"fixture {relative} not found: ../shared/fixtures is absent beside the repo")
+    """Path of a real fixture file or folder (tests/data first, then ../shared/fixtures), or skip the test
+    with the reason."""
+    path = find_fixture(relative)
+    if path is None:
+        pytest.skip(missing_reason(relative))
     return path
 
 
-@pytest.fixture
-def fixtures_dir() -> Path:
-    if not FIXTURES.exists():
-        pytest.skip("../shared/fixtures is absent beside the repo")
-    return FIXTURES
+class FixtureRoot:
+    """A fixture folder seen through both places: `root / "gpt2/vocab.json"` is the vendored file when there
+    is one, else the one in ../shared/fixtures (which may not exist: tests that can lack a file call
+    `fixture()`, which skips)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __truediv__(self, relative: str | Path) -> Path:
+        rel = f"{self.prefix}/{Path(relative).as_posix()}" if self.prefix else Path(relative).as_posix()
+        return find_fixture(rel) or SHARED_FIXTURES / rel
+
+    def exists(self) -> bool:
+        return find_fixture(self.prefix or ".") is not None
+
+    def __repr__(self) -> str:
+        return f"FixtureRoot({self.prefix!r})"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without ../shared/fixtures, every test of a module that reads them is skipped with the reason
-    (rather than failing on a missing file deep inside a helper)."""
-    if FIXTURES.exists():
-        return
-    skip = pytest.mark.skip(reason="../shared/fixtures is absent beside the repo (tests read real fixture files there)")
-    uses: dict[str, bool] = {}
-    for item in items:
-        path = str(item.fspath)
-        if path not in uses:
-            source = Path(path).read_text(encoding="utf-8")
-            uses[path] = any(key in source for key in ("FIXTURES", "fixture(", "FAKE_GPT2", "model_helpers", "hub_cache"))
-        if uses[path]:
-            item.add_marker(skip)
+FIXTURES = FixtureRoot("")
+TOKENIZER_FIXTURES = FixtureRoot("tokenizers")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, fixture, missing_reason
 
-FAKE_GPT2 = FIXTURES / "models" / "fake-gpt2-random-tiny"
+FAKE_GPT2 = FIXTURES / "models/fake-gpt2-random-tiny"  # vendored in tests/data
 PRISM_TINY = REPO / "src" / "tokenprism" / "assets" / "prism-tiny"
 
 #: Specs the parity tests run on; prism-tiny is skipped until the bundled folder exists.
@@ -26,7 +26,7 @@ def load(spec: str):
     if spec == "prism-tiny" and not (PRISM_TINY / "model.safetensors").is_file():
         pytest.skip("the bundled prism-tiny is not built yet (scripts/train_prism_tiny.py)")
     if spec == str(FAKE_GPT2) and not FAKE_GPT2.is_dir():
-        pytest.skip("fixture models/fake-gpt2-random-tiny not found: ../shared/fixtures is absent")
+        pytest.skip(missing_reason("models/fake-gpt2-random-tiny"))
     return load_model(spec, device="cpu")
 
 
@@ -35,9 +35,7 @@ def build_bert(folder: Path, *, masked_lm: bool = False) -> Path:
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertModel
 
-    vocab = FIXTURES / "tokenizers" / "bert-base-uncased" / "vocab.txt"
-    if not vocab.is_file():
-        pytest.skip("fixture tokenizers/bert-base-uncased not found")
+    vocab = fixture("tokenizers/bert-base-uncased/vocab.txt")
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
     model = (BertForMaskedLM if masked_lm else BertModel)(config)
@@ -56,7 +54,7 @@ def build_pickle_only(folder: Path) -> Path:
     from transformers import AutoModelForCausalLM
 
     if not FAKE_GPT2.is_dir():
-        pytest.skip("fixture models/fake-gpt2-random-tiny not found")
+        pytest.skip(missing_reason("models/fake-gpt2-random-tiny"))
     model = AutoModelForCausalLM.from_pretrained(FAKE_GPT2)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
