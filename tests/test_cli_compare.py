@@ -32,6 +32,7 @@ def _cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> subp
 
 
 def test_preset_book_json_in_a_fresh_process(env):
+    fixture("tokenizers/starcoder2/tokenizer.json")  # a book row (not vendored: OpenRAIL-M)
     out = _cli(["compare", "--preset", "book", "--json"], env)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)

@@ -54,6 +54,7 @@ def test_book_text_is_the_lesson_text(expected):
 
 
 def test_book_preset_resolves_through_the_cache_and_galactica_says_why(book):
+    fixture("tokenizers/starcoder2/tokenizer.json")  # a book row (not vendored: OpenRAIL-M)
     assert [r.tokenizer for r in book.rows] == list(PRESETS["book"])
     failed = {r.tokenizer: r.error for r in book.rows if not r.ok}
     assert list(failed) == ["facebook/galactica-1.3b"]
@@ -67,7 +68,7 @@ def test_book_preset_resolves_through_the_cache_and_galactica_says_why(book):
 def _hf_file(rel: str):
     from tokenizers import Tokenizer
 
-    return lambda text: Tokenizer.from_file(str(TOKENIZER_FIXTURES / rel)).encode(text).ids
+    return lambda text: Tokenizer.from_file(str(fixture(f"tokenizers/{rel}"))).encode(text).ids
 
 
 def _bert(rel: str, lowercase: bool):
@@ -146,6 +147,7 @@ def test_qwen2_gz_equals_tokenizers_library(expected):
 
 
 def test_unknown_counts_match_the_unk_ids_of_the_reference(book, expected):
+    fixture("tokenizers/starcoder2/tokenizer.json")  # a book row (not vendored: OpenRAIL-M)
     rows = {r.tokenizer: r for r in book.rows}
     # [UNK] is line 100 of BERT's vocab.txt; <unk> is id 2 of T5; byte-level ones have none
     vocab = (TOKENIZER_FIXTURES / "bert-base-uncased/vocab.txt").read_text(encoding="utf-8").split("\n")

@@ -24,7 +24,7 @@ def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_download_from_hub_then_offline_from_cache(tmp_path: Path) -> None:
     folder = fixture("tokenizers/phi-3-mini")
     repo = {"tokenizer.json": folder / "tokenizer.json", "tokenizer_config.json": folder / "tokenizer_config.json",
-            "model.safetensors": folder / "tokenizer.model"}  # a big file we must not download
+            "model.safetensors": folder / "tokenizer.json"}  # a big file we must not download
     code = (
         "from tokenprism import load_tokenizer\n"
         "tok = load_tokenizer('microsoft/Phi-3-mini-4k-instruct')\n"
