@@ -37,7 +37,7 @@ def test_explain_shows_the_seven_steps(capsys, fake):
     titles = ["1 · the text", "2 · its 2 tokens", "3 · their ids", "4 · the model guesses", "5 · the new ids", "6 · their tokens", "7 · the text"]
     positions = [out.index(t) for t in titles]
     assert positions == sorted(positions)
-    expected = generate("Hello world", load(fake), max_new_tokens=3)
+    expected = generate("Hello world", model=load(fake), max_new_tokens=3)
     assert "15496 995" in out  # the prompt's ids, as the tokenizer gives them
     assert " ".join(map(str, expected.ids)) in out
     assert out.rstrip().splitlines()[-1].endswith("reached --max-new-tokens")
@@ -54,14 +54,14 @@ def test_generate_json_equals_the_library(capsys, fake):
     code, out, err = run(capsys, "generate", "Hello", "-m", fake, "-n", "5", "--temperature", "0.9", "--seed", "4", "--show-top", "3", "--json")
     assert code == 0, err
     data = json.loads(out)
-    expected = generate("Hello", load(fake), max_new_tokens=5, temperature=0.9, seed=4, show_top=3).to_dict()
+    expected = generate("Hello", model=load(fake), max_new_tokens=5, temperature=0.9, seed=4, show_top=3).to_dict()
     assert data == json.loads(json.dumps(expected))
 
 
 def test_generate_stream_prints_the_text(capsys, fake):
     code, out, err = run(capsys, "generate", "Hello", "-m", fake, "-n", "6", "--temperature", "1", "--seed", "2", "--stream")
     assert code == 0, err
-    expected = generate("Hello", load(fake), max_new_tokens=6, temperature=1.0, seed=2)
+    expected = generate("Hello", model=load(fake), max_new_tokens=6, temperature=1.0, seed=2)
     assert out == "Hello" + expected.text + "\n"
     assert "seed 2" in err
 
@@ -69,7 +69,7 @@ def test_generate_stream_prints_the_text(capsys, fake):
 def test_generate_table_shows_every_step(capsys, fake):
     code, out, err = run(capsys, "generate", "Hello", "-m", fake, "-n", "4")
     assert code == 0, err
-    expected = generate("Hello", load(fake), max_new_tokens=4)
+    expected = generate("Hello", model=load(fake), max_new_tokens=4)
     for step in expected.steps:
         assert str(step.id) in out
     assert "top alternatives" in out
@@ -79,7 +79,7 @@ def test_score_json_equals_the_library(capsys, fake):
     code, out, err = run(capsys, "score", "Hello world, again", "-m", fake, "--json")
     assert code == 0, err
     data = json.loads(out)
-    expected = score("Hello world, again", load(fake))
+    expected = score("Hello world, again", model=load(fake))
     assert data["perplexity"] == pytest.approx(expected.perplexity)
     assert [t["id"] for t in data["tokens"]] == [t.id for t in expected.tokens]
     code, out, err = run(capsys, "score", "Hello world, again", "-m", fake)
@@ -114,7 +114,7 @@ def test_allow_pickle_flag_loads_pickle_weights(capsys, tmp_path):
     folder = str(build_pickle_only(tmp_path / "pickled"))
     code, out, err = run(capsys, "generate", "Hello", "-m", folder, "-n", "2", "--allow-pickle", "--json")
     assert code == 0, err
-    assert json.loads(out)["steps"][0]["id"] == generate("Hello", load(str(FAKE_GPT2)), max_new_tokens=1).ids[0]
+    assert json.loads(out)["steps"][0]["id"] == generate("Hello", model=load(str(FAKE_GPT2)), max_new_tokens=1).ids[0]
 
 
 def test_ctrl_c_mid_generation_keeps_what_was_generated(fake):

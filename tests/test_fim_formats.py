@@ -18,7 +18,7 @@ from conftest import fixture
 from tokenprism import load_tokenizer
 from tokenprism.errors import InputError, UsageError
 from tokenprism.fim.formats import FORMATS, assemble_fim_prompt, detect_fim_format, fim_format
-from tokenprism.fim.infill import split_at_fill
+from tokenprism.infilling import split_at_fill
 
 PREFIX = "def add(a, b):\n    "
 SUFFIX = "\n\nprint(add(1, 2))"
@@ -214,7 +214,7 @@ def test_codegemma_stops_at_file_separator(tokenizers: dict) -> None:
 def test_middle_keeps_its_leading_space_like_decode_infilling(tokenizers: dict) -> None:
     """A CodeLlama middle " return a" comes as "▁return", "▁a": Meta's `decode_infilling` (decode "☺" + ids,
     drop the "☺") keeps the space that a plain decode strips."""
-    from tokenprism.fim.infill import middle_text
+    from tokenprism.infilling import middle_text
 
     raw, tok = tokenizers["codellama"]
     ids = _plain(raw, "return a + b")

@@ -1,5 +1,6 @@
-"""The step loop against transformers itself: the same tokens as `generate()`, the same samples for the
-same seed, probabilities that are the softmax of the logits, and a cache that changes nothing but speed."""
+"""The generation run against transformers itself: the same tokens as `generate()` on both engines,
+samples drawn from transformers' warped distribution with the documented generator, probabilities that
+are the softmax of the logits, and a cache that changes nothing but speed."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from conftest import fixture
 from model_helpers import FAKE_GPT2, MODEL_SPECS, load
 
 from tokenprism import Generation, InputError, UsageError, generate, load_tokenizer
-from tokenprism.generate import TextStream, fit_context, generate_steps, prepare_prompt
+from tokenprism.generation import fit_context, prepare_prompt
+from tokenprism.run import Run, TextStream
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 PROMPTS = ["def fibonacci(n):\n", "import os\nimport sys\n\n", "Hello world"]
+
+
+def torch_module(model):
+    """The transformers module of the same model (the reference for either engine)."""
+    from tokenprism import load_model
+
+    return model.module if model.engine == "torch" else load_model(model.name, engine="torch", device="cpu").module
 
 
 def reference_generate(model, ids, n, **sampling):
@@ -27,7 +36,7 @@ def reference_generate(model, ids, n, **sampling):
         max_new_tokens=n, do_sample=bool(sampling), top_k=sampling.get("top_k", 0), top_p=sampling.get("top_p"),
         temperature=sampling.get("temperature"), eos_token_id=eos, pad_token_id=eos[0],
     )
-    out = model.module.generate(torch.tensor([ids]), generation_config=config)
+    out = torch_module(model).generate(torch.tensor([ids]), generation_config=config)
     return out[0, len(ids):].tolist()
 
 
@@ -36,7 +45,7 @@ def reference_generate(model, ids, n, **sampling):
 def test_greedy_steps_equal_transformers_generate(spec, prompt):
     model = load(spec)
     ids = model.tokenizer.encode(prompt).ids
-    ours = [s.id for s in generate_steps(model, ids, max_new_tokens=16)]
+    ours = [s.id for s in Run(model, ids, max_new_tokens=16)]
     assert ours == reference_generate(model, ids, 16)
 
 
@@ -46,23 +55,53 @@ def test_greedy_steps_equal_transformers_generate(spec, prompt):
     [dict(temperature=0.7), dict(temperature=1.0, top_k=20), dict(temperature=1.3, top_p=0.9), dict(temperature=1.0, top_k=50, top_p=0.5)],
     ids=["temperature", "top-k", "top-p", "top-k+top-p"],
 )
-def test_samples_equal_transformers_for_the_same_seed(spec, sampling):
+def test_samples_are_draws_from_transformers_warped_distribution(spec, sampling):
+    """Each sampled id is what one uniform draw of numpy's PCG64 (seeded with the run's seed) picks
+    from transformers' own warped distribution (temperature → top-k → top-p), by inverse CDF."""
+    import numpy as np
+    from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
     model = load(spec)
+    module = torch_module(model)
     ids = model.tokenizer.encode("def main():").ids
-    ours = [s.id for s in generate_steps(model, ids, max_new_tokens=10, seed=7, **sampling)]
-    torch.manual_seed(7)  # transformers samples from torch's global generator; ours has its own
-    assert ours == reference_generate(model, ids, 10, **sampling)
+    ours = [s.id for s in Run(model, ids, max_new_tokens=10, seed=7, stop_ids=(), **sampling)]
+    warpers = [TemperatureLogitsWarper(sampling["temperature"])]
+    warpers += [TopKLogitsWarper(sampling["top_k"])] if "top_k" in sampling else []
+    warpers += [TopPLogitsWarper(sampling["top_p"])] if "top_p" in sampling else []
+    draws, context, expected = np.random.Generator(np.random.PCG64(7)), list(ids), []
+    for _ in range(10):
+        with torch.no_grad():
+            scores = module(torch.tensor([context])).logits[:, -1].float()
+        for warp in warpers:
+            scores = warp(None, scores)
+        cumulative = np.cumsum(torch.softmax(scores[0], -1).double().numpy())
+        expected.append(int(np.searchsorted(cumulative, draws.random() * cumulative[-1], side="right")))
+        context.append(ours[len(expected) - 1])  # follow our path: one diverging draw must not hide the rest
+    assert ours == expected
+
+
+def test_both_engines_sample_the_same_for_the_same_seed():
+    numpy_model = load("prism-tiny")
+    from tokenprism import load_model
+
+    torch_model = load_model("prism-tiny", engine="torch", device="cpu")
+    assert (numpy_model.engine, torch_model.engine) == ("numpy", "torch")
+    ids = numpy_model.tokenizer.encode("import ").ids
+    for seed in (1, 2, 3):
+        a = [s.id for s in Run(numpy_model, ids, max_new_tokens=20, temperature=1.0, top_k=40, seed=seed)]
+        b = [s.id for s in Run(torch_model, ids, max_new_tokens=20, temperature=1.0, top_k=40, seed=seed)]
+        assert a == b
 
 
 @pytest.mark.parametrize("spec", MODEL_SPECS)
 def test_reported_probabilities_are_the_softmax_of_the_logits(spec):
     model = load(spec)
     ids = model.tokenizer.encode("for i in range(").ids
-    steps = list(generate_steps(model, ids, max_new_tokens=6, show_top=10, temperature=1.0, seed=3))
+    steps = list(Run(model, ids, max_new_tokens=6, show_top=10, temperature=1.0, seed=3))
     context = list(ids)
     for step in steps:
         with torch.no_grad():  # no cache, the whole text every time: the plainest possible reference
-            logits = model.module(torch.tensor([context])).logits[0, -1].double()
+            logits = torch_module(model)(torch.tensor([context])).logits[0, -1].double()
         probs = torch.softmax(logits, dim=-1)
         # float32 model maths against a float64 softmax: agreement to ~1e-5 in the logits
         assert step.prob == pytest.approx(probs[step.id].item(), rel=1e-4, abs=1e-9)
@@ -85,8 +124,8 @@ def test_cached_and_uncached_paths_agree(spec):
     model = load(spec)
     ids = model.tokenizer.encode("class Stack:\n    def push(self, item):").ids
     for settings in (dict(), dict(temperature=1.0, seed=11)):
-        cached = list(generate_steps(model, ids, max_new_tokens=12, **settings))
-        uncached = list(generate_steps(model, ids, max_new_tokens=12, use_cache=False, **settings))
+        cached = list(Run(model, ids, max_new_tokens=12, **settings))
+        uncached = list(Run(model, ids, max_new_tokens=12, use_cache=False, **settings))
         assert [s.id for s in cached] == [s.id for s in uncached]
         for a, b in zip(cached, uncached):
             assert a.prob == pytest.approx(b.prob, rel=1e-4, abs=1e-9)
@@ -96,14 +135,14 @@ def test_cached_and_uncached_paths_agree(spec):
 
 def test_same_seed_same_sample_and_other_seeds_differ():
     model = load(str(FAKE_GPT2))
-    runs = [generate("Hello", model, max_new_tokens=10, temperature=1.0, seed=s) for s in (5, 5, 6)]
+    runs = [generate("Hello", model=model, max_new_tokens=10, temperature=1.0, seed=s) for s in (5, 5, 6)]
     assert runs[0].ids == runs[1].ids and runs[0].seed == 5
     assert runs[0].ids != runs[2].ids
     # Without a seed one is drawn and recorded, so the sample can be replayed.
-    drawn = generate("Hello", model, max_new_tokens=10, temperature=1.0)
+    drawn = generate("Hello", model=model, max_new_tokens=10, temperature=1.0)
     assert drawn.seed is not None
-    assert generate("Hello", model, max_new_tokens=10, temperature=1.0, seed=drawn.seed).ids == drawn.ids
-    assert generate("Hello", model, max_new_tokens=3).seed is None  # greedy needs none
+    assert generate("Hello", model=model, max_new_tokens=10, temperature=1.0, seed=drawn.seed).ids == drawn.ids
+    assert generate("Hello", model=model, max_new_tokens=3).seed is None  # greedy needs none
 
 
 def test_top_k_and_top_p_shape_sampling_as_transformers_warpers():
@@ -119,8 +158,8 @@ def test_top_k_and_top_p_shape_sampling_as_transformers_warpers():
             expected = TopKLogitsWarper(k)(None, expected)
         if p is not None:
             expected = TopPLogitsWarper(p)(None, expected)
-        ours = sampling_probs(logits, Sampling(temperature=1.0, top_k=k, top_p=p))
-        torch.testing.assert_close(ours, torch.softmax(expected[0], -1))
+        ours = sampling_probs(logits.numpy(), Sampling(temperature=1.0, top_k=k, top_p=p))
+        torch.testing.assert_close(torch.from_numpy(ours), torch.softmax(expected[0], -1))
         allowed = int((ours > 0).sum())
         assert allowed == (min(k, 500) if p is None else allowed) and allowed >= 1
 
@@ -129,7 +168,7 @@ def test_top_k_is_respected_in_the_loop():
     model = load(str(FAKE_GPT2))
     ids = model.tokenizer.encode("Once upon a time").ids
     for seed in range(3):
-        for step in generate_steps(model, ids, max_new_tokens=8, temperature=2.0, top_k=3, show_top=3, seed=seed):
+        for step in Run(model, ids, max_new_tokens=8, temperature=2.0, top_k=3, show_top=3, seed=seed):
             assert step.id in [c.id for c in step.top]
 
 
@@ -146,49 +185,49 @@ def test_bad_sampling_settings():
         (dict(show_top=-1), "show-top"),
     ):
         with pytest.raises(UsageError, match=message):
-            generate("Hello", model, **kwargs)
+            generate("Hello", model=model, **kwargs)
 
 
 def test_stops_at_eos_and_at_stop_strings():
     model = load(str(FAKE_GPT2))
     ids = model.tokenizer.encode("Hello").ids
-    free = list(generate_steps(model, ids, max_new_tokens=8, temperature=1.0, seed=1))
+    free = list(Run(model, ids, max_new_tokens=8, temperature=1.0, seed=1))
     third = free[2].id
-    stopped = list(generate_steps(model, ids, max_new_tokens=8, temperature=1.0, seed=1, stop_ids={third}))
+    stopped = list(Run(model, ids, max_new_tokens=8, temperature=1.0, seed=1, stop_ids={third}))
     assert [s.id for s in stopped] == [s.id for s in free[:3]]
     text_of_two = model.tokenizer.decode([free[0].id, free[1].id])
-    gen = generate("Hello", model, max_new_tokens=8, temperature=1.0, seed=1, stop=[text_of_two[-2:]])
+    gen = generate("Hello", model=model, max_new_tokens=8, temperature=1.0, seed=1, stop=[text_of_two[-2:]])
     assert gen.stop_reason == "stop" and len(gen.steps) == 2
-    assert generate("Hello", model, max_new_tokens=4).stop_reason == "length"
+    assert generate("Hello", model=model, max_new_tokens=4).stop_reason == "length"
 
 
 def test_eos_ends_generation_like_transformers():
     model = load(str(FAKE_GPT2))
     ids = model.tokenizer.encode("Hello").ids
-    first = next(generate_steps(model, ids, max_new_tokens=1)).id
+    first = next(iter(Run(model, ids, max_new_tokens=1))).id
     # Declare the first greedy token the end-of-text: both loops must stop right after it.
-    ours = [s.id for s in generate_steps(model, ids, max_new_tokens=10, stop_ids={first})]
+    ours = [s.id for s in Run(model, ids, max_new_tokens=10, stop_ids={first})]
     config = transformers.GenerationConfig(max_new_tokens=10, do_sample=False, eos_token_id=first, pad_token_id=first)
-    ref = model.module.generate(torch.tensor([ids]), generation_config=config)[0, len(ids):].tolist()
+    ref = torch_module(model).generate(torch.tensor([ids]), generation_config=config)[0, len(ids):].tolist()
     assert ours == ref == [first]
 
 
 def test_empty_prompt_is_refused():
     model = load(str(FAKE_GPT2))
     with pytest.raises(InputError, match="empty prompt"):
-        generate("", model)
+        generate("", model=model)
 
 
 def test_long_prompt_is_left_truncated_and_says_so():
     model = load(str(FAKE_GPT2))
     prompt = "word " * 1100
-    gen = generate(prompt, model, max_new_tokens=4)
+    gen = generate(prompt, model=model, max_new_tokens=4)
     full = model.tokenizer.encode(prompt).ids
     assert gen.prompt_ids == full[-(1024 - 4):]
     assert "kept the last 1020" in gen.notes[0] and "1024" in gen.notes[0]
     assert len(gen.steps) == 4
     with pytest.raises(UsageError, match="context window of 1024"):
-        generate("Hello", model, max_new_tokens=1024)
+        generate("Hello", model=model, max_new_tokens=1024)
     assert fit_context([1, 2, 3], 10, 5) == ([1, 2, 3], [])
 
 
@@ -199,7 +238,7 @@ def test_ctrl_c_keeps_what_was_generated():
         if step.index == 2:
             signal.raise_signal(signal.SIGINT)  # what Ctrl-C delivers: KeyboardInterrupt in the main thread
 
-    gen = generate("Hello", model, max_new_tokens=50, on_step=interrupt_at_third)
+    gen = generate("Hello", model=model, max_new_tokens=50, on_step=interrupt_at_third)
     assert gen.stop_reason == "interrupted"
     assert len(gen.steps) == 3
     assert gen.text == model.tokenizer.decode(gen.ids)
@@ -207,19 +246,19 @@ def test_ctrl_c_keeps_what_was_generated():
 
 def test_generation_json_has_the_documented_shape():
     model = load(str(FAKE_GPT2))
-    gen = generate("Hello", model, max_new_tokens=3, show_top=2)
+    gen = generate("Hello", model=model, max_new_tokens=3, show_top=2)
     data = json.loads(json.dumps(gen.to_dict()))
     assert {"model", "prompt", "prompt_ids", "steps", "text"} <= set(data)
     assert data["prompt_ids"] == model.tokenizer.encode("Hello").ids
     step = data["steps"][0]
-    assert set(step) == {"id", "token", "prob", "logprob", "entropy", "top"}
+    assert set(step) == {"index", "id", "piece", "token", "special", "prob", "logprob", "entropy", "top"}
     assert [set(c) for c in step["top"]] == [{"id", "token", "prob"}] * 2
     assert data["text"] == model.tokenizer.decode([s["id"] for s in data["steps"]])
 
 
 def test_generation_html_is_escaped():
     model = load(str(FAKE_GPT2))
-    gen = generate("<b>bold</b> & <script>", model, max_new_tokens=2)
+    gen = generate("<b>bold</b> & <script>", model=model, max_new_tokens=2)
     html = gen._repr_html_()
     assert "<script>" not in html and "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;" in html
     assert isinstance(gen, Generation)
@@ -260,26 +299,26 @@ def test_chat_prompt_parses_template_tokens_as_special(monkeypatch):
 def test_chat_without_template_and_system_without_chat_are_refused():
     model = load(str(FAKE_GPT2))
     with pytest.raises(UsageError, match="no chat template"):
-        generate("Hi", model, chat=True)
+        generate("Hi", model=model, chat=True)
     with pytest.raises(UsageError, match="--chat"):
-        generate("Hi", model, system="Be brief.")
+        generate("Hi", model=model, system="Be brief.")
 
 
 def test_chat_template_errors_are_input_errors(monkeypatch):
     model = load(str(FAKE_GPT2))
     monkeypatch.setattr(model.tokenizer, "chat_template", "{{ raise_exception('roles must alternate') }}")
     with pytest.raises(InputError, match="roles must alternate"):
-        generate("Hi", model, chat=True)
+        generate("Hi", model=model, chat=True)
     monkeypatch.setattr(model.tokenizer, "chat_template", "{% if %}")
     with pytest.raises(InputError, match="not valid Jinja"):
-        generate("Hi", model, chat=True)
+        generate("Hi", model=model, chat=True)
 
 
 def test_sandbox_blocks_template_escapes(monkeypatch):
     model = load(str(FAKE_GPT2))
     monkeypatch.setattr(model.tokenizer, "chat_template", "{{ messages.__class__.__mro__ }}")
     with pytest.raises(InputError, match="unsafe"):
-        generate("Hi", model, chat=True)
+        generate("Hi", model=model, chat=True)
 
 
 def test_greedy_pick_is_torch_argmax_even_with_ties():
@@ -290,4 +329,4 @@ def test_greedy_pick_is_torch_argmax_even_with_ties():
     cases += [torch.randn(1000) for _ in range(20)] + [torch.randint(0, 4, (1000,)).float() for _ in range(20)]
     for logits in cases:
         for keep in (0, 1, 10):
-            assert pick(Distribution(logits, keep=keep), Sampling(), None) == int(torch.argmax(logits))
+            assert pick(Distribution(logits.numpy(), keep=keep), Sampling(), None) == int(torch.argmax(logits))

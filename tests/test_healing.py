@@ -9,9 +9,9 @@ from model_helpers import load
 
 from tokenprism import load_tokenizer
 from tokenprism.fim.formats import assemble_fim_prompt
-from tokenprism.fim.infill import infill
-from tokenprism.generate import generate_steps
-from tokenprism.healing import agreeing_ids, still_to_write, strip_taken_back, take_back
+from tokenprism.infilling import infill
+from tokenprism.run import Run
+from tokenprism.tokenizers.healing import agreeing_ids, still_to_write, strip_taken_back, take_back
 
 PREFIX = "def add(a, b):\n    "
 SUFFIX = "\n\nprint(add(1, 2))"
@@ -71,7 +71,7 @@ def test_generation_starts_by_writing_the_text_taken_back(tiny, temperature) -> 
     tok = tiny.tokenizer
     for text in (PREFIX, "for i in range(", "import o"):
         kept, taken = _taken(tok, text)
-        steps = list(generate_steps(tiny, tok.encode(kept).ids, max_new_tokens=6, start_with=taken,
+        steps = list(Run(tiny, tok.encode(kept).ids, max_new_tokens=6, start_with=taken,
                                     temperature=temperature, seed=3, show_top=2))
         written = b"".join(tok.token_bytes(s.id) for s in steps)
         assert written.startswith(taken) or taken.startswith(written), (text, written)
@@ -80,13 +80,13 @@ def test_generation_starts_by_writing_the_text_taken_back(tiny, temperature) -> 
 
 
 def test_infill_heals_by_default_and_keeps_the_text_whole(tiny) -> None:
-    healed = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=8)
+    healed = infill(prefix=PREFIX, suffix=SUFFIX, max_new_tokens=8, model=tiny)
     assert healed.prompt == f"<fim_prefix>def add(a, b):<fim_suffix>{SUFFIX}<fim_middle>"
     assert healed.fim_prompt.healed == b"\n    " and any("token healing" in n for n in healed.notes)
     written = b"".join(tiny.tokenizer.token_bytes(i) for i in healed.ids)
     assert written.startswith(b"\n    ")
     assert healed.text == PREFIX + healed.middle + SUFFIX and not healed.middle.startswith("\n    ")
-    plain = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=2, heal=False)
+    plain = infill(prefix=PREFIX, suffix=SUFFIX, max_new_tokens=2, heal=False, model=tiny)
     assert plain.prompt == f"<fim_prefix>{PREFIX}<fim_suffix>{SUFFIX}<fim_middle>" and plain.fim_prompt.healed == b""
 
 

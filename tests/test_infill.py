@@ -16,7 +16,7 @@ from model_helpers import FAKE_GPT2, PRISM_TINY, load
 
 from tokenprism.cli import main
 from tokenprism.errors import InputError, UsageError
-from tokenprism.fim.infill import fim_prompt_for, infill, infill_prompt
+from tokenprism.infilling import fim_prompt_for, infill, infill_prompt
 
 PREFIX = "def add(a, b):\n    "
 SUFFIX = "\n\nprint(add(1, 2))"
@@ -38,8 +38,8 @@ def tiny():
 
 def test_prism_tiny_fills_the_body(tiny) -> None:
     _trained()
-    result = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=32)
-    assert result.stop_reason == "end"
+    result = infill(prefix=PREFIX, suffix=SUFFIX, max_new_tokens=32, model=tiny)
+    assert result.stop_reason == "eos"
     assert result.steps[-1].id in result.fim_prompt.stop_ids | tiny.eos_ids
     assert result.middle.strip()
     assert result.text == PREFIX + result.middle + SUFFIX
@@ -50,7 +50,7 @@ def test_prism_tiny_fills_the_body(tiny) -> None:
                    "it needs more training than 2 CPU cores gave (scripts/train_prism_tiny.py)")
 def test_prism_tiny_body_is_plausible(tiny) -> None:
     _trained()
-    result = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=32)
+    result = infill(prefix=PREFIX, suffix=SUFFIX, max_new_tokens=32, model=tiny)
     function = ast.parse(result.text).body[0]  # the completed file is valid Python
     code = function.body[1:] if ast.get_docstring(function) is not None else function.body
     names = [node for statement in code for node in ast.walk(statement) if isinstance(node, ast.Name)]
@@ -61,7 +61,7 @@ def test_prism_tiny_body_is_plausible(tiny) -> None:
 
 
 def test_result_shape_and_json(tiny) -> None:
-    result = infill(tiny, prefix=PREFIX, suffix=SUFFIX, max_new_tokens=3)
+    result = infill(prefix=PREFIX, suffix=SUFFIX, max_new_tokens=3, model=tiny)
     data = json.loads(json.dumps(result.to_dict()))
     assert data.keys() == KEYS
     assert data["format"] == "starcoder" and data["mode"] == "psm"
@@ -80,35 +80,35 @@ def test_stops_at_an_end_of_middle_id_and_leaves_it_out(tiny) -> None:
     ending = dataclasses.replace(prompt, stop_ids=frozenset({first}))
     result = infill_prompt(tiny, ending, max_new_tokens=10)
     assert [s.id for s in result.steps] == [first]
-    assert result.stop_reason == "end" and result.middle == ""
+    assert result.stop_reason == "eos" and result.middle == ""
     assert result.text == PREFIX + SUFFIX
 
 
 def test_spm_mode_and_sampling_replay(tiny) -> None:
-    a = infill(tiny, prefix=PREFIX, suffix=SUFFIX, mode="spm", max_new_tokens=4, temperature=1.0, seed=7)
-    b = infill(tiny, prefix=PREFIX, suffix=SUFFIX, mode="spm", max_new_tokens=4, temperature=1.0, seed=7)
+    a = infill(prefix=PREFIX, suffix=SUFFIX, mode="spm", max_new_tokens=4, temperature=1.0, seed=7, model=tiny)
+    b = infill(prefix=PREFIX, suffix=SUFFIX, mode="spm", max_new_tokens=4, temperature=1.0, seed=7, model=tiny)
     assert a.mode == "spm" and a.prompt.startswith("<fim_prefix><fim_suffix>")
     assert [s.id for s in a.steps] == [s.id for s in b.steps] and a.seed == 7
 
 
 def test_long_texts_are_cut_to_the_context_window(tiny) -> None:
     prefix = "".join(f"x{i} = {i}\n" for i in range(300))
-    result = infill(tiny, prefix=prefix, suffix=SUFFIX, max_new_tokens=8)
+    result = infill(prefix=prefix, suffix=SUFFIX, max_new_tokens=8, model=tiny)
     assert len(result.fim_prompt.ids) + 8 <= tiny.context_length
     assert result.notes and result.text == prefix + result.middle + SUFFIX
 
 
 def test_bad_settings(tiny) -> None:
     with pytest.raises(UsageError, match="leaves no room"):
-        infill(tiny, prefix="a", suffix="b", max_new_tokens=tiny.context_length)
+        infill(prefix="a", suffix="b", max_new_tokens=tiny.context_length, model=tiny)
     with pytest.raises(UsageError, match="temperature"):
-        infill(tiny, prefix="a", suffix="b", temperature=-1)
+        infill(prefix="a", suffix="b", temperature=-1, model=tiny)
 
 
 def test_a_model_without_sentinels_is_refused() -> None:
     model = load(str(FAKE_GPT2))
     with pytest.raises(InputError, match="this tokenizer has no FIM sentinels"):
-        infill(model, prefix="a", suffix="b")
+        infill(prefix="a", suffix="b", model=model)
 
 
 # --- the command ----------------------------------------------------------------------------------

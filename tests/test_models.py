@@ -118,7 +118,7 @@ def test_bfloat16_loads_and_predicts():
 def test_score_equals_transformers_loss(spec):
     model = load(spec)
     text = "import os\nprint(os.getcwd())\n"
-    result = score(text, model)
+    result = score(text, model=model)
     ids = [t.id for t in result.tokens]
     reference = transformers.AutoModelForCausalLM.from_pretrained(str(model.path))
     with torch.no_grad():
@@ -134,7 +134,7 @@ def test_score_equals_transformers_loss(spec):
 
 def test_score_puts_bos_in_front_where_the_tokenizer_does_not():
     model = load(str(FAKE_GPT2))
-    result = score("Hello world", model)
+    result = score("Hello world", model=model)
     assert result.tokens[0].id == model.bos_id and result.tokens[0].special
     assert [t.id for t in result.tokens[1:]] == model.tokenizer.encode("Hello world").ids
     assert "BOS" in result.notes[0]
@@ -145,14 +145,14 @@ def test_score_bad_input():
 
     model = load(str(FAKE_GPT2))
     with pytest.raises(InputError, match="empty text"):
-        score("", model)
+        score("", model=model)
 
 
 def test_long_text_is_scored_in_windows_like_the_transformers_perplexity_guide(monkeypatch):
     model = load(str(FAKE_GPT2))
     monkeypatch.setattr(model, "context_length", 64)  # a short window, so a short text needs several
     text = "The quick brown fox jumps over the lazy dog. " * 20
-    result = score(text, model)
+    result = score(text, model=model)
     ids = [t.id for t in result.tokens]
     assert len(ids) > 3 * 64 and "windows of 64" in result.notes[-1]
     # The guide's loop (huggingface.co/docs/transformers/perplexity), with labels masked to -100.
@@ -173,7 +173,7 @@ def test_long_text_is_scored_in_windows_like_the_transformers_perplexity_guide(m
 
 
 def test_score_result_serialises_and_escapes():
-    result = score("<script>alert(1)</script>", load(str(FAKE_GPT2)))
+    result = score("<script>alert(1)</script>", model=load(str(FAKE_GPT2)))
     data = json.loads(json.dumps(result.to_dict()))
     assert data["scored_tokens"] == len(data["tokens"]) - 1
     html = result._repr_html_()

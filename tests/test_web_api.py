@@ -394,7 +394,7 @@ def test_infill_streams_the_middle_with_the_fim_prompt(client) -> None:
     assert any("token healing" in n for n in prompt["notes"])
     assert prompt["ids"] == ref.encode(prompt["prompt"]).ids
     assert [prompt["labels"][i] for i in prompt["special"]] == ["<fim_prefix>", "<fim_suffix>", "<fim_middle>"]
-    assert done["text"] == prefix + done["middle"] + suffix and done["stop_reason"] in ("end", "length")
+    assert done["text"] == prefix + done["middle"] + suffix and done["stop_reason"] in ("eos", "length")
     assert "".join(d["text"] for k, d in events if k == "step") == done["middle"]
 
 

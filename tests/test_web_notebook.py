@@ -57,7 +57,7 @@ def test_generation_html_is_self_contained() -> None:
     pytest.importorskip("torch")
     from tokenprism import generate
 
-    gen = generate(XSS, str(fixture("models/fake-gpt2-random-tiny")), max_new_tokens=4)
+    gen = generate(XSS, model=str(fixture("models/fake-gpt2-random-tiny")), max_new_tokens=4)
     html = gen._repr_html_()
     check_self_contained(html)
     assert f"background:{id_colour(gen.steps[0].id)}" in html

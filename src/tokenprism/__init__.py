@@ -12,9 +12,7 @@ transformers, no ray until a model or engine is asked for.
 
 from __future__ import annotations
 
-import sys as _sys
 from importlib import import_module
-from types import ModuleType as _ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -47,8 +45,8 @@ _LAZY = {
     "read_corpus": ".corpus",
     "train_tokenizer": ".train",
     "fim_transform": ".fim",
-    "infill": ".fim.infill",
-    "Infill": ".fim.infill",
+    "infill": ".infilling",
+    "Infill": ".infilling",
     "detect_fim_format": ".fim.formats",
     "FimFormat": ".fim.formats",
     "FimPrompt": ".fim.formats",
@@ -56,12 +54,16 @@ _LAZY = {
     # models
     "load_model": ".models",
     "Model": ".models",
-    "generate": ".generate",
-    "Generation": ".generate",
-    "Step": ".generate",
-    "Candidate": ".generate",
-    "score": ".score",
-    "ScoreResult": ".score",
+    "Internals": ".models",
+    "generate": ".generation",
+    "Generation": ".generation",
+    "Run": ".run",
+    "Step": ".run",
+    "Candidate": ".run",
+    "StopReason": ".run",
+    "score": ".scoring",
+    "ScoreResult": ".scoring",
+    "ScoredToken": ".scoring",
     # embeddings
     "embed": ".embeddings",
     "Embeddings": ".embeddings",
@@ -102,12 +104,16 @@ __all__ = [
     # models
     "load_model",
     "Model",
+    "Internals",
     "generate",
     "Generation",
+    "Run",
     "Step",
     "Candidate",
+    "StopReason",
     "score",
     "ScoreResult",
+    "ScoredToken",
     # embeddings
     "embed",
     "Embeddings",
@@ -144,24 +150,12 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-class _Package(_ModuleType):
-    """Some public functions share their module's name (`tokenprism.generate` and generate.py).
-    Importing such a module makes Python set the package attribute to the module, which would
-    hide the function; keep the function there instead (the module stays in sys.modules)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, _ModuleType) and _LAZY.get(name) == f".{name}" and hasattr(value, name):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-_sys.modules[__name__].__class__ = _Package
-
-
 if TYPE_CHECKING:  # pragma: no cover
     from .tokenizers.base import Tokenizer, TokenizerInfo
-    from .generate import Candidate, Generation, Step, generate
-    from .models import Model, load_model
-    from .score import ScoreResult, score
+    from .generation import Generation, generate
+    from .infilling import Infill, infill
+    from .models import Internals, Model, load_model
+    from .run import Candidate, Run, Step, StopReason
+    from .scoring import ScoredToken, ScoreResult, score
     from .embeddings import Embeddings, Neighbors, Similarity, embed, load_embedding_model, neighbors, similar
     from .tokenizers.registry import load_tokenizer

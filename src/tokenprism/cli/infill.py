@@ -57,7 +57,7 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
     if prompt_only:
         _show_prompt(prompt, as_json=as_json)
         return
-    from ..generate import check_sampling
+    from ..run import check_sampling
 
     check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
     model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
@@ -69,7 +69,7 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
 
 def fim_texts(prefix: str | None, suffix: str | None, file: str | None, *, errors: str) -> tuple[str, str]:
     """(prefix, suffix) from --prefix/--suffix (either may be empty) or from a file with one <FILL>."""
-    from ..fim.infill import split_at_fill
+    from ..infilling import split_at_fill
 
     if file is not None:
         if prefix is not None or suffix is not None:
@@ -90,7 +90,7 @@ def _show_prompt(prompt, *, as_json: bool) -> None:
 
 
 def _run(model, settings: dict, *, as_json: bool):
-    from ..fim.infill import fim_prompt_for, infill_prompt
+    from ..infilling import fim_prompt_for, infill_prompt
     from ..render.infill import completed_text, fim_prompt_view, infill_stop_line
 
     place = {k: settings.pop(k) for k in ("prefix", "suffix", "mode", "fim_format", "heal")}

@@ -27,7 +27,7 @@ def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_p
       tokenprism explain "if __name__ == "
       tokenprism explain "The capital of France is" -m gpt2 -n 5
     """
-    from ..generate import generate, prepare_prompt
+    from ..generation import generate, prepare_prompt
     from ..render.steps import ids_text, labels_text, stop_line
     from ..render.terminal import tokens_text
 
@@ -47,7 +47,7 @@ def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_p
         console.print(f"[yellow]note: {note}[/yellow]")
     section(console, 4, "the model guesses the next token, one at a time")
     gen = run_live(console, lambda on_step: generate(
-        prompt, model, max_new_tokens=max_new_tokens, show_top=show_top, on_step=on_step), show_top=show_top > 0)
+        prompt, model=model, max_new_tokens=max_new_tokens, show_top=show_top, on_step=on_step), show_top=show_top > 0)
     new_ids = gen.ids
     section(console, 5, "the new ids")
     console.print(ids_text(new_ids, [s.special for s in gen.steps]))
@@ -88,7 +88,7 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
       tokenprism generate "import " --temperature 0.8 --top-k 20 --seed 1 --json
       tokenprism generate "What is a token?" -m microsoft/Phi-3-mini-4k-instruct --chat --stream
     """
-    from ..generate import generate as run_generate
+    from .. import generation
 
     model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
                                    trust_remote_code=trust_remote_code, revision=revision))
@@ -96,12 +96,12 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
                     stop=stop, chat=chat, system=system, show_top=show_top)
     console = new_console()
     if as_json:
-        gen = run_generate(prompt, model, on_step=_json_line if stream else None, **settings)
+        gen = generation.generate(prompt, model=model, on_step=_json_line if stream else None, **settings)
         emit_json(gen.to_dict())
     elif stream:
         gen = _stream(console, model, prompt, settings)
     else:
-        from ..generate import prepare_prompt
+        from ..generation import prepare_prompt
         from ..render.steps import generation_view
         from ..render.terminal import tokens_text
 
@@ -109,7 +109,7 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
         # The prompt as the model reads it: a chat template's special tokens show in bold.
         tokens = model.tokenizer.encode(ready.text, add_special_tokens=not chat).tokens
         console.print(_assemble(f"prompt · {_tokens(len(ready.ids))}: ", tokens_text(tokens)))
-        gen = run_live(console, lambda on_step: run_generate(prompt, model, on_step=on_step, **settings),
+        gen = run_live(console, lambda on_step: generation.generate(prompt, model=model, on_step=on_step, **settings),
                         show_top=show_top > 0)
         console.print(generation_view(gen, show_steps=False))
     finish(gen)
@@ -127,7 +127,8 @@ def _json_line(step: Any) -> None:
 
 def _stream(console: Any, model: Any, prompt: str, settings: dict[str, Any]) -> Any:
     """Print the prompt, then the new text as each token arrives."""
-    from ..generate import TextStream, generate as run_generate
+    from .. import generation
+    from ..run import TextStream
     from ..render.steps import stop_line
 
     text = TextStream(model.tokenizer, skip_special_tokens=True)
@@ -138,7 +139,7 @@ def _stream(console: Any, model: Any, prompt: str, settings: dict[str, Any]) -> 
         click.echo(text.push(step.id), nl=False)
         sys.stdout.flush()
 
-    gen = run_generate(prompt, model, on_step=on_step, **{**settings, "show_top": 0})
+    gen = generation.generate(prompt, model=model, on_step=on_step, **{**settings, "show_top": 0})
     click.echo("")
     console.stderr = True
     console.print(f"[dim]{escape(stop_line(gen))}[/dim]")
@@ -159,12 +160,12 @@ def score(text, file, errors, model_spec, as_json, device, dtype, allow_pickle, 
       tokenprism score "for i in range(10):"
       tokenprism score --file snippet.py -m gpt2 --json
     """
-    from ..score import score as run_score
+    from .. import scoring
 
     content = read_text(text, file, errors=errors)
     model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
                                    trust_remote_code=trust_remote_code, revision=revision))
-    result = run_score(content, model)
+    result = scoring.score(content, model=model)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -1,11 +1,12 @@
-"""Causal language models: loading (any Hugging Face causal LM, or the bundled prism-tiny) and the
-tensor maths of one generation step. The only package besides embeddings that imports torch and
-transformers, and it does so inside functions, so importing it is cheap.
+"""Causal language models behind one protocol (`Model`, protocol.py) and their engines: the numpy
+Llama engine (transparent.py over llama.py) and transformers (auto.py). `load_model` (engines.py)
+picks the engine. torch and transformers are imported inside functions, so importing this is cheap.
 """
 
 from __future__ import annotations
 
+from .engines import ENGINES, as_model, load_model
 from .loading import pick_device, pick_dtype, resolve_model_path
-from .model import Model, load_model
+from .protocol import Internals, Model
 
-__all__ = ["Model", "load_model", "resolve_model_path", "pick_device", "pick_dtype"]
+__all__ = ["Model", "Internals", "load_model", "as_model", "ENGINES", "resolve_model_path", "pick_device", "pick_dtype"]

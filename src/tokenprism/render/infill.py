@@ -13,14 +13,14 @@ from rich.text import Text
 
 from .html import DISPLAY_LIMIT as HTML_LIMIT
 from .html import STYLE, escape, token_span
-from .steps import STEPS_STYLE, _step_row_html, ids_text, steps_table
+from .steps import STEPS_STYLE, ids_text, step_row_html
 from .terminal import DISPLAY_LIMIT, terminal_label, token_style
 
 if TYPE_CHECKING:
     from ..fim.formats import FimPrompt
-    from ..fim.infill import Infill
+    from ..infilling import Infill
 
-__all__ = ["fim_prompt_view", "completed_text", "infill_view", "infill_stop_line", "fim_prompt_html", "infill_html"]
+__all__ = ["fim_prompt_view", "completed_text", "infill_stop_line", "fim_prompt_html", "infill_html"]
 
 #: How the middle stands out in a terminal.
 MIDDLE_STYLE = Style(color="black", bgcolor="rgb(170,230,150)", bold=True)
@@ -32,7 +32,7 @@ INFILL_STYLE = """<style>
 </style>"""
 
 _REASONS = {
-    "end": "the model closed the middle",
+    "eos": "the model closed the middle",
     "length": "reached --max-new-tokens (the middle may be unfinished)",
     "interrupted": "interrupted (Ctrl-C); kept what was generated",
 }
@@ -92,15 +92,6 @@ def infill_stop_line(result: Infill) -> str:
     return f"{result.model} · {result.format} ({result.mode}) · {len(result.steps)} new tokens · {reason}{seed}"
 
 
-def infill_view(result: Infill, *, show_prompt: bool = True, show_steps: bool = True, show_top: bool = True) -> Group:
-    """The whole infill: prompt, steps (unless a live table showed them), the completed text."""
-    parts: list = [fim_prompt_view(result.fim_prompt), Text("")] if show_prompt else []
-    if show_steps and result.steps:
-        parts += [steps_table(result.steps, show_top=show_top), Text("")]
-    parts += [completed_text(result), Text(""), Text(infill_stop_line(result), style="dim")]
-    return Group(*parts)
-
-
 # --- HTML -----------------------------------------------------------------------------------------
 def _prompt_block(prompt: FimPrompt, limit: int = HTML_LIMIT) -> str:
     spans = []
@@ -122,7 +113,7 @@ def fim_prompt_html(prompt: FimPrompt) -> str:
 
 def infill_html(result: Infill) -> str:
     """An infill as a self-contained HTML block: prompt tokens, a row per step, the completed text."""
-    rows = "".join(_step_row_html(s) for s in result.steps)
+    rows = "".join(step_row_html(s) for s in result.steps)
     middle = escape(result.middle) if result.middle else "∅"
     return (
         f'{STYLE}{STEPS_STYLE}{INFILL_STYLE}<div class="tp">{_prompt_block(result.fim_prompt)}'

@@ -16,8 +16,9 @@ from .html import STYLE, escape, id_colour, visible_whitespace
 from .terminal import terminal_label, token_style
 
 if TYPE_CHECKING:
-    from ..generate import Candidate, Generation, Step
-    from ..score import ScoreResult
+    from ..generation import Generation
+    from ..run import Candidate, Step
+    from ..scoring import ScoreResult
 
 __all__ = [
     "steps_table",
@@ -28,6 +29,7 @@ __all__ = [
     "generation_html",
     "score_html",
     "surprisal_colour",
+    "step_row_html",
 ]
 
 STEPS_STYLE = """<style>
@@ -175,7 +177,7 @@ def chip_html(token_id: int, label: str, *, special: bool = False, title: str = 
     )
 
 
-def _step_row_html(step: Step) -> str:
+def step_row_html(step: Step) -> str:
     alts = "".join(
         f'<span class="tp-alt">{chip_html(c.id, c.token)} {fmt_prob(c.prob)}</span>' for c in step.top
     )
@@ -190,7 +192,7 @@ def _step_row_html(step: Step) -> str:
 
 def generation_html(gen: Generation) -> str:
     """A generation as a self-contained HTML block: prompt ids, a row per step, the final text."""
-    rows = "".join(_step_row_html(s) for s in gen.steps)
+    rows = "".join(step_row_html(s) for s in gen.steps)
     notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in gen.notes)
     return (
         f'{STYLE}{STEPS_STYLE}<div class="tp"><div class="tp-meta">{escape(stop_line(gen))}</div>'

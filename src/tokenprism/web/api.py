@@ -136,23 +136,16 @@ def missing_lm() -> Optional[str]:
     return None
 
 
-def missing_infill() -> Optional[str]:
-    """Why infill cannot work in this install, or None."""
-    try:
-        from ..fim import infill  # noqa: F401
-    except ImportError:
-        return "infill is not available in this version of tokenprism"
-    return None
-
-
 def features(settings: Settings) -> dict[str, Optional[str]]:
     lm = missing_lm()
     no_model = None if settings.models else "no model is configured; start the server with -m MODEL"
     return {
         "tokenize": None,
         "compare": None,
-        "generate": lm or no_model,
-        "infill": lm or no_model or missing_infill(),
+        # The bundled models run on the numpy engine: the model tabs need torch only for other models,
+        # and loading one of those without it answers with the install command.
+        "generate": no_model,
+        "infill": no_model,
         "embed": lm,
     }
 

@@ -1,5 +1,5 @@
 """The model endpoints: /api/generate and /api/infill, each a stream of server-sent events over the
-library's one step loop (`generate.generate_steps`).
+library's one generation run (`run.Run`).
 
 Everything that can fail on the request (unknown model, bad settings, an empty prompt, a model
 without FIM sentinels) fails before the stream starts, as a 4xx JSON error; after that, failures
@@ -15,8 +15,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from ..errors import MissingDependency
-from .api import Busy, Unavailable, features, load_model_once, missing_lm, router, state
+from .api import Busy, Unavailable, features, load_model_once, router, state
 from .payload import token_columns
 from .schemas import GenerateRequest, InfillRequest
 from .stream import StepRun, stream_steps
@@ -47,8 +46,6 @@ async def _open(request: Request, body: Any, prepare: Callable[..., Any]) -> tup
     """Check the request, take a generation slot, and run `prepare(spec, body, max_new)` in the
     threadpool; the slot is given back if anything fails before the stream starts."""
     st = state(request)
-    if missing_lm():
-        raise MissingDependency("torch", "lm")
     spec = st.model_spec(body.model)
     max_new = min(body.max_new_tokens, st.settings.max_new_tokens_cap)
     if not st.slots.try_take():
@@ -62,15 +59,20 @@ async def _open(request: Request, body: Any, prepare: Callable[..., Any]) -> tup
 
 def _seed(body: Any, max_new: int) -> Optional[int]:
     """The seed a sampled run will use (so the page can show it and it can be replayed); None when greedy."""
-    from ..generate import check_sampling
+    from ..models.sampling import random_seed
+    from ..run import check_sampling
 
     sampling = check_sampling(body.temperature, getattr(body, "top_k", None), getattr(body, "top_p", None),
                               max_new_tokens=max_new, show_top=body.show_top)
-    if sampling.greedy or body.seed is not None:
-        return None if sampling.greedy else body.seed
-    from ..models.sampling import random_seed
+    if sampling.greedy:
+        return None
+    return random_seed() if body.seed is None else body.seed
 
-    return random_seed()
+
+def _done(run: Any, started: float, **fields: Any) -> dict[str, Any]:
+    """The ``done`` event's data: why the run stopped, its text (or middle), and what it cost."""
+    return {"stop_reason": run.stop_reason, **fields, "steps": len(run.steps), "seed": run.seed,
+            "elapsed_s": round(time.monotonic() - started, 3)}
 
 
 def _capped(asked: int, max_new: int) -> list[str]:
@@ -79,7 +81,7 @@ def _capped(asked: int, max_new: int) -> list[str]:
 
 # --- generate ------------------------------------------------------------------------------------
 def _prepare_generation(spec: str, body: GenerateRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
-    from ..generate import prepare_prompt
+    from ..generation import prepare_prompt
 
     seed = _seed(body, max_new)
     model = load_model_once(spec)
@@ -91,34 +93,29 @@ async def generate(body: GenerateRequest, request: Request) -> EventStream:
     """Generate step by step, as server-sent events: `prompt`, one `step` per token (with its
     probability and top alternatives), then `done` (stop_reason: eos, stop, length, time) or `error`.
     Closing the connection stops the generation."""
-    from ..generate import TextStream, decode_new, generate_steps, hits_stop_string
+    from ..run import Run, decode_new
 
     st, (model, prompt, seed), max_new = await _open(request, body, _prepare_generation)
     tok = model.tokenizer
-    text = TextStream(tok)
     first = {"model": model.name, "prompt": prompt.text, "ids": list(prompt.ids),
              "labels": [tok.label(i) for i in prompt.ids], "special": [i for i, t in enumerate(prompt.ids) if tok.is_special(t)],
              "max_new_tokens": max_new, "seed": seed, "notes": list(prompt.notes) + _capped(body.max_new_tokens, max_new)}
     started = time.monotonic()
 
-    def finish(reason: str) -> dict[str, Any]:
-        new = text.ids
-        if reason != "time":
-            reason = "eos" if new and new[-1] in model.eos_ids else "stop" if hits_stop_string(tok, new, body.stop) else "length"
-        return {"stop_reason": reason, "text": decode_new(tok, new, skip_special_tokens=True), "steps": len(new),
-                "seed": seed, "elapsed_s": round(time.monotonic() - started, 3)}
+    def finish(run: Run) -> dict[str, Any]:
+        return _done(run, started, text=decode_new(tok, run.ids, skip_special_tokens=True))
 
     run = StepRun(
-        steps=lambda: generate_steps(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature, top_k=body.top_k,
-                                     top_p=body.top_p, seed=seed, stop_strings=body.stop, show_top=body.show_top),
-        new_text=text.push, deadline_s=st.settings.generation_timeout_s, slots=st.slots,
+        make=lambda: Run(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature, top_k=body.top_k,
+                         top_p=body.top_p, seed=seed, stop=body.stop, show_top=body.show_top),
+        deadline_s=st.settings.generation_timeout_s, slots=st.slots,
     )
     return EventStream(stream_steps(run, first, finish), run)
 
 
 # --- infill --------------------------------------------------------------------------------------
 def _prepare_infill(spec: str, body: InfillRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
-    from ..fim.infill import fim_prompt_for
+    from ..infilling import fim_prompt_for
 
     seed = _seed(body, max_new)
     model = load_model_once(spec)
@@ -126,65 +123,30 @@ def _prepare_infill(spec: str, body: InfillRequest, max_new: int) -> tuple[Any, 
                                  heal=body.heal), seed
 
 
-class _Middle:
-    """The middle so far, as `fim.infill.middle_text` writes it; the end-of-middle token adds nothing,
-    and text is held back while a character is still incomplete."""
-
-    def __init__(self, tok: Any, stops: frozenset[int], healed: bytes = b"") -> None:
-        self.tok, self.stops, self.healed = tok, stops, healed
-        self.ids: list[int] = []
-        self.ended = False
-        self.shown = 0
-
-    def push(self, token_id: int) -> str:
-        from ..fim.infill import middle_text
-
-        if token_id in self.stops:
-            self.ended = True
-            return ""
-        self.ids.append(token_id)
-        text = middle_text(self.tok, self.ids, taken_back=self.healed)
-        if text.endswith("\ufffd"):
-            return ""
-        delta, self.shown = text[self.shown :], len(text)
-        return delta
-
-    @property
-    def text(self) -> str:
-        from ..fim.infill import middle_text
-
-        return middle_text(self.tok, self.ids, taken_back=self.healed)
-
-
 @router.post("/infill", response_class=EventStream, status_code=200, responses=_SSE)
 async def infill(body: InfillRequest, request: Request) -> EventStream:
     """Fill in the middle between a prefix and a suffix with a FIM-capable model, as server-sent events:
     `prompt` (the FIM prompt's tokens, sentinels marked), one `step` per token, then `done` with the
-    middle and the whole text (stop_reason: end, length, time) or `error`."""
-    from ..generate import generate_steps
+    middle and the whole text (stop_reason: eos, length, time) or `error`."""
+    from ..infilling import middle_run
+    from ..run import Run
 
     reason = features(state(request).settings)["infill"]
     if reason is not None:
         raise Unavailable(reason)
     st, (model, prompt, seed), max_new = await _open(request, body, _prepare_infill)
-    tok = model.tokenizer
-    stops = frozenset(prompt.stop_ids) | model.eos_ids
-    middle = _Middle(tok, stops, prompt.healed)
-    columns = token_columns(prompt.encoding, tok)
+    columns = token_columns(prompt.encoding, model.tokenizer)
     first = {"model": model.name, "format": prompt.format.name, "mode": prompt.mode, "prompt": prompt.text,
              "ids": columns["ids"], "labels": columns["labels"], "special": columns["special"], "roles": prompt.roles,
              "max_new_tokens": max_new, "seed": seed, "notes": list(prompt.notes) + _capped(body.max_new_tokens, max_new)}
     started = time.monotonic()
 
-    def finish(reason: str) -> dict[str, Any]:
-        text = middle.text
-        return {"stop_reason": "time" if reason == "time" else "end" if middle.ended else "length", "middle": text,
-                "text": prompt.prefix + text + prompt.suffix, "steps": len(middle.ids) + middle.ended, "seed": seed,
-                "elapsed_s": round(time.monotonic() - started, 3)}
+    def finish(run: Run) -> dict[str, Any]:
+        return _done(run, started, middle=run.text, text=prompt.prefix + run.text + prompt.suffix)
 
     run = StepRun(
-        steps=lambda: generate_steps(model, prompt.ids, max_new_tokens=max_new, temperature=body.temperature, seed=seed,
-                                     stop_ids=stops, show_top=body.show_top, start_with=prompt.healed),
-        new_text=middle.push, deadline_s=st.settings.generation_timeout_s, slots=st.slots,
+        make=lambda: middle_run(model, prompt, max_new_tokens=max_new, temperature=body.temperature, seed=seed,
+                                show_top=body.show_top),
+        deadline_s=st.settings.generation_timeout_s, slots=st.slots,
     )
     return EventStream(stream_steps(run, first, finish), run)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..compare import Comparison, ComparisonRow
-    from ..generate import Step
+    from ..run import Step
     from ..tokenizers.base import Tokenizer
     from ..types import Encoding
 
@@ -108,19 +108,8 @@ def comparison_payload(cmp: Comparison) -> dict[str, Any]:
 
 
 def step_payload(step: Step, text: str) -> dict[str, Any]:
-    """One generation step as the page streams it; `text` is the new text it completes (may be "")."""
-    return {
-        "index": step.index,
-        "id": step.id,
-        "piece": step.piece,
-        "token": step.token,
-        "special": step.special,
-        "prob": step.prob,
-        "logprob": step.logprob,
-        "entropy": step.entropy,
-        "top": [c.to_dict() for c in step.top],
-        "text": text,
-    }
+    """One generation step as the page streams it: `Step.to_dict` and the new text it completes (may be "")."""
+    return {**step.to_dict(), "text": text}
 
 
 def points_payload(vectors: np.ndarray) -> list[list[float]]:

@@ -1,6 +1,6 @@
-"""Generation as server-sent events: the library's step loop runs in its own thread, each `Step` is
-sent as it is made, and the loop stops when the client goes away, when the time limit passes, or when
-the model is done.
+"""Generation as server-sent events: the library's `Run` (run.py) is iterated in its own thread,
+each `Step` is sent as it is made with the text it completes, and the run is cancelled when the
+client goes away or the time limit passes.
 
 Events: ``prompt`` (the prompt's tokens), one ``step`` per new token, then ``done`` (why it stopped,
 the new text) or ``error``. One thread per generation, because torch's inference mode is per thread:
@@ -14,11 +14,14 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from ..errors import TokenprismError
 from .config import scrub_paths
 from .payload import step_payload
+
+if TYPE_CHECKING:
+    from ..run import Run
 
 __all__ = ["sse", "StepRun", "stream_steps", "GenerationSlots"]
 
@@ -55,11 +58,10 @@ class GenerationSlots:
 
 @dataclass
 class StepRun:
-    """One generation: `steps` makes the library's Step iterator (called in the worker thread);
-    `label` turns the ids so far into new text; `deadline_s` bounds its wall time."""
+    """One generation on the server: `make` builds the library's `Run` (called in the worker thread);
+    `deadline_s` bounds its wall time."""
 
-    steps: Callable[[], Iterator[Any]]
-    new_text: Callable[[int], str]
+    make: Callable[[], Run]
     deadline_s: float
     slots: GenerationSlots
     stop: threading.Event = field(default_factory=threading.Event)
@@ -68,20 +70,18 @@ class StepRun:
 
 def _worker(run: StepRun, put: Callable[[tuple[str, Any]], None]) -> None:
     started = time.monotonic()
-    reason = "done"
     made = 0
     try:
-        for step in run.steps():
+        steps = run.make()
+        for step in steps:
             made += 1
-            put(("step", step))
+            put(("step", (step, steps.delta)))
             # Checked between steps: one forward pass is the most a stop or a timeout waits for.
             if run.stop.is_set():
-                reason = "cancelled"
-                break
-            if time.monotonic() - started > run.deadline_s:
-                reason = "time"
-                break
-        put(("end", reason))
+                steps.cancel("interrupted")
+            elif time.monotonic() - started > run.deadline_s:
+                steps.cancel("time")
+        put(("end", steps))
     except TokenprismError as exc:
         put(("error", scrub_paths(str(exc))))
     except Exception as exc:  # noqa: BLE001 - a model can fail in many ways; the page gets one line
@@ -91,9 +91,9 @@ def _worker(run: StepRun, put: Callable[[tuple[str, Any]], None]) -> None:
         run.slots.give_back(steps=made)
 
 
-async def stream_steps(run: StepRun, first: dict[str, Any], finish: Callable[[str], dict[str, Any]]) -> AsyncIterator[bytes]:
-    """The event stream of one generation. `first` is sent as the ``prompt`` event; `finish(reason)`
-    makes the ``done`` event's data. If the client disconnects, the stream is cancelled and the
+async def stream_steps(run: StepRun, first: dict[str, Any], finish: Callable[[Run], dict[str, Any]]) -> AsyncIterator[bytes]:
+    """The event stream of one generation. `first` is sent as the ``prompt`` event; `finish(run)`
+    makes the ``done`` event's data from the finished run. If the client disconnects, the stream is cancelled and the
     `finally` tells the worker to stop."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -107,16 +107,14 @@ async def stream_steps(run: StepRun, first: dict[str, Any], finish: Callable[[st
     thread = threading.Thread(target=_worker, args=(run, put), name="tokenprism-generate", daemon=True)
     run.started = True
     thread.start()
-    count = 0
     try:
         yield sse("prompt", first)
         while True:
             kind, value = await queue.get()
             if kind == "step":
-                count += 1
-                yield sse("step", step_payload(value, run.new_text(value.id)))
+                yield sse("step", step_payload(*value))
             elif kind == "end":
-                yield sse("done", finish("time" if value == "time" else "done"))
+                yield sse("done", finish(value))
                 return
             else:
                 yield sse("error", {"error": value})

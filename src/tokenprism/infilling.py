@@ -3,12 +3,12 @@
     prefix, suffix → the family's FIM prompt (sentinels + texts) → ids → [model → next token] × N
                    → stops at the end-of-middle token → prefix + middle + suffix
 
-The prompt comes from `formats.assemble_fim_prompt`, the steps from `generate.generate_steps` (the
-same loop as `tokenprism generate`), so what is shown is exactly what the model read and chose.
+The prompt comes from `fim.formats.assemble_fim_prompt`, the steps from `run.Run` (the same loop as
+`tokenprism generate`), so what is shown is exactly what the model read and chose.
 
->>> r = infill("prism-tiny", prefix="def add(a, b):\\n    ", suffix="\\n\\nprint(add(1, 2))")  # doctest: +SKIP
->>> r.middle, r.stop_reason                                                               # doctest: +SKIP
-('return a + b', 'end')
+>>> r = infill(prefix="def add(a, b):\\n    ", suffix="\\n\\nprint(add(1, 2))")   # doctest: +SKIP
+>>> r.middle, r.stop_reason                                                  # doctest: +SKIP
+('return a + b', 'eos')
 """
 
 from __future__ import annotations
@@ -16,20 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import InputError, UsageError
-from ..healing import strip_taken_back
-from .formats import FimFormat, FimPrompt, assemble_fim_prompt, joined_bytes
+from .errors import InputError
+from .fim.formats import FimFormat, FimPrompt, assemble_fim_prompt, joined_bytes
+from .generation import prompt_room
+from .run import Run, Step, StopReason, TextStream
+from .tokenizers.healing import strip_taken_back
 
 if TYPE_CHECKING:
-    from ..generate import Step
-    from ..models import Model
-    from ..tokenizers.base import Tokenizer
-    from ..types import Encoding
+    from .models import Model
+    from .tokenizers.base import Tokenizer
+    from .types import Encoding
 
 __all__ = [
     "Infill",
     "infill",
     "infill_prompt",
+    "middle_run",
     "fim_prompt_for",
     "middle_text",
     "split_at_fill",
@@ -44,8 +46,9 @@ DEFAULT_MAX_NEW_TOKENS = 64
 class Infill:
     """The result of `infill`: the prompt the model read, every step, the middle and the whole text.
 
-    `stop_reason` is "end" (the model wrote an end-of-middle token), "length" (max_new_tokens reached:
-    the middle may be unfinished) or "interrupted" (Ctrl-C; the steps so far are kept). `text` is
+    `stop_reason` (run.StopReason) is "eos" (the model wrote an end-of-middle token or its EOS),
+    "length" (max_new_tokens reached: the middle may be unfinished) or "interrupted" (Ctrl-C; the
+    steps so far are kept). `text` is
     always prefix + middle + suffix, with the prefix and suffix as given (even where the prompt had
     to cut them to fit the context window).
     """
@@ -58,7 +61,7 @@ class Infill:
     middle: str
     prefix: str
     suffix: str
-    stop_reason: str = "length"
+    stop_reason: StopReason = "length"
     seed: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -90,6 +93,9 @@ class Infill:
             "steps": [s.to_dict() for s in self.steps],
             "middle": self.middle,
             "text": self.text,
+            "stop_reason": self.stop_reason,
+            "seed": self.seed,
+            "notes": list(self.notes),
         }
 
     def _repr_html_(self) -> str:
@@ -99,7 +105,6 @@ class Infill:
 
 
 def infill(
-    model: Model | str = "prism-tiny",
     *,
     prefix: str,
     suffix: str,
@@ -112,6 +117,7 @@ def infill(
     seed: int | None = None,
     show_top: int = 5,
     heal: bool = True,
+    model: Model | str = "prism-tiny",
     on_step: Callable[[Step], None] | None = None,
 ) -> Infill:
     """Fill the gap between `prefix` and `suffix` with `model`, one token at a time.
@@ -123,13 +129,15 @@ def infill(
     it again: a prefix that ends in an indent or half a word then gets the tokens the model would
     have used; `heal=False` sends the prefix exactly as it encodes.
 
-    >>> r = infill("prism-tiny", prefix="for i in ", suffix=":\\n    print(i)")       # doctest: +SKIP
+    >>> r = infill(prefix="for i in ", suffix=":\\n    print(i)", model="prism-tiny")   # doctest: +SKIP
     >>> r.middle                                                                   # doctest: +SKIP
     'range(10)'
     """
-    from ..generate import _as_model
+    from .models import as_model
+    from .run import check_sampling
 
-    model = _as_model(model)
+    check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)  # before loading
+    model = as_model(model)
     prompt = fim_prompt_for(model, prefix=prefix, suffix=suffix, mode=mode, fim_format=fim_format,
                             max_new_tokens=max_new_tokens, heal=heal)
     return infill_prompt(model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
@@ -143,7 +151,7 @@ def fim_prompt_for(
     """The FIM prompt `infill` sends: assembled for the model's tokenizer and cut to leave room in
     its context window for `max_new_tokens` new tokens (the CLI shows it before generating)."""
     return assemble_fim_prompt(model.tokenizer, prefix=prefix, suffix=suffix, mode=mode, fim_format=fim_format,
-                               max_tokens=prompt_room(model, max_new_tokens), heal=heal)
+                               max_tokens=prompt_room(model.context_length, max_new_tokens), heal=heal)
 
 
 def infill_prompt(
@@ -160,46 +168,22 @@ def infill_prompt(
 ) -> Infill:
     """Generate the middle for an assembled `prompt`, through the one generation loop, until an
     end-of-middle id (the format's, its sentinels, the model's EOS) or `max_new_tokens`."""
-    from ..generate import check_sampling, generate_steps
-
-    sampling = check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
-    if not sampling.greedy and seed is None:
-        from ..models.sampling import random_seed
-
-        seed = random_seed()
-    stops = prompt.stop_ids | model.eos_ids
-    steps: list[Step] = []
-    interrupted = False
-    try:
-        for step in generate_steps(model, prompt.ids, max_new_tokens=max_new_tokens, temperature=sampling.temperature,
-                                   top_k=top_k, top_p=top_p, seed=seed, stop_ids=stops, show_top=show_top,
-                                   start_with=prompt.healed):
-            steps.append(step)
-            if on_step is not None:
-                on_step(step)
-    except KeyboardInterrupt:
-        interrupted = True
-    ended = bool(steps) and steps[-1].id in stops and not interrupted
-    written = [s.id for s in steps[:-1]] if ended else [s.id for s in steps]  # less the end token
+    run = middle_run(model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                     seed=seed, show_top=show_top).complete(on_step)
     return Infill(
-        model=model.name, format=prompt.format.name, mode=prompt.mode, fim_prompt=prompt, steps=steps,
-        middle=middle_text(model.tokenizer, written, taken_back=prompt.healed), prefix=prompt.prefix, suffix=prompt.suffix,
-        stop_reason="interrupted" if interrupted else "end" if ended else "length",
-        seed=None if sampling.greedy else seed, notes=list(prompt.notes),
+        model=model.name, format=prompt.format.name, mode=prompt.mode, fim_prompt=prompt, steps=run.steps,
+        middle=run.text, prefix=prompt.prefix, suffix=prompt.suffix, stop_reason=run.stop_reason or "length",
+        seed=run.seed, notes=list(prompt.notes),
     )
 
 
-def prompt_room(model: Model, max_new_tokens: int) -> int | None:
-    """How many prompt tokens fit beside `max_new_tokens` new ones in the context window."""
-    context = model.context_length
-    if context is None:
-        return None
-    if max_new_tokens >= context:
-        raise UsageError(
-            f"--max-new-tokens {max_new_tokens} leaves no room for the prompt in the context window of "
-            f"{context} tokens; ask for fewer new tokens"
-        )
-    return context - max_new_tokens
+def middle_run(model: Model, prompt: FimPrompt, **settings: Any) -> Run:
+    """The `Run` that writes the middle: it stops at the format's end ids or the model's EOS, and its
+    text is the middle (the end token adds nothing; text taken back by healing is not repeated)."""
+    stops = frozenset(prompt.stop_ids) | model.eos_ids
+    tok = model.tokenizer
+    stream = TextStream(tok, render=lambda ids: middle_text(tok, ids, taken_back=prompt.healed), ends=stops)
+    return Run(model, prompt.ids, stop_ids=stops, start_with=prompt.healed, stream=stream, **settings)
 
 
 def middle_text(tokenizer: Tokenizer, ids: list[int], *, taken_back: bytes = b"") -> str:

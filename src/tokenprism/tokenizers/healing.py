@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .tokenizers.base import Tokenizer
+    from .base import Tokenizer
 
 __all__ = ["take_back", "agreeing_ids", "still_to_write", "strip_taken_back"]
 

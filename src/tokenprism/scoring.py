@@ -119,22 +119,23 @@ def windowed_logprobs(model: Model, ids: list[int], context: int | None) -> list
     return scored
 
 
-def score(text: str, model: Model | str = "prism-tiny") -> ScoreResult:
+def score(text: str, *, model: Model | str = "prism-tiny") -> ScoreResult:
     """How likely `model` finds `text`: per-token probability and surprisal, total log-likelihood,
     perplexity.
 
     Where the tokenizer adds no BOS of its own and the model has one, it is put in front so that the
     text's first token gets a probability too (as lm-eval does for GPT-2).
 
-    >>> r = score("import os", "prism-tiny")                           # doctest: +SKIP
+    >>> r = score("import os", model="prism-tiny")                           # doctest: +SKIP
     >>> [(t.token, round(t.surprisal or 0, 1)) for t in r.tokens]      # doctest: +SKIP
     >>> r.perplexity                                                   # doctest: +SKIP
     """
-    from .generate import _as_model, token_label
+    from .models import as_model
+    from .run import token_label
 
-    model = _as_model(model)
     if not text:
-        raise InputError("empty text: give some text to score")
+        raise InputError("empty text: give some text to score")  # before any model loads
+    model = as_model(model)
     tok = model.tokenizer
     enc = tok.encode(text)
     ids, notes = list(enc.ids), []
