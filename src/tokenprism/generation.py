@@ -17,7 +17,7 @@ from .run import DEFAULT_MAX_NEW_TOKENS, Run, Step, StopReason, decode_new
 if TYPE_CHECKING:
     from .models import Model
 
-__all__ = ["Generation", "Prompt", "generate", "prepare_prompt", "fit_context", "prompt_room"]
+__all__ = ["Generation", "Prompt", "generate", "prepare_prompt", "check_prompt", "fit_context", "prompt_room"]
 
 
 @dataclass(frozen=True)
@@ -88,22 +88,27 @@ def prepare_prompt(
 
     >>> prepare_prompt(load_model("prism-tiny"), "def add(a, b):").ids      # doctest: +SKIP
     """
-    if not prompt:
-        raise InputError("empty prompt: give the model some text to continue, e.g. 'def '")
+    check_prompt(prompt, chat=chat, system=system)
     tok = model.tokenizer
     if chat:
         from .tokenizers.chat import chat_messages
 
         text = tok.apply_chat_template(chat_messages(prompt, system=system), add_generation_prompt=True)
         ids = tok.encode(text, add_special_tokens=False).ids  # the template already holds BOS etc.
-    elif system is not None:
-        raise UsageError("--system adds a system message to a chat: use it with --chat")
     else:
         text, ids = prompt, tok.encode(prompt).ids
     if not ids:
         raise InputError("the prompt encodes to no tokens; give the model some text to continue")
     ids, notes = fit_context(ids, model.context_length, max_new_tokens)
     return Prompt(text=text, ids=ids, notes=notes)
+
+
+def check_prompt(prompt: str, *, chat: bool = False, system: str | None = None) -> None:
+    """The checks on a prompt that need no model (the CLI makes them before loading one)."""
+    if not prompt:
+        raise InputError("empty prompt: give the model some text to continue, e.g. 'def '")
+    if system is not None and not chat:
+        raise UsageError("--system adds a system message to a chat: use it with --chat")
 
 
 def fit_context(ids: list[int], context: int | None, max_new_tokens: int) -> tuple[list[int], list[str]]:
@@ -167,6 +172,7 @@ def generate(
     from .run import check_sampling
 
     check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)  # before loading
+    check_prompt(prompt, chat=chat, system=system)
     model = as_model(model)
     ready = prepare_prompt(model, prompt, chat=chat, system=system, max_new_tokens=max_new_tokens)
     run = Run(model, ready.ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,

@@ -17,7 +17,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     from .models import Model
 
-__all__ = ["score", "ScoreResult", "ScoredToken", "windowed_logprobs"]
+__all__ = ["score", "check_text", "ScoreResult", "ScoredToken", "windowed_logprobs"]
 
 _LN2 = math.log(2.0)
 
@@ -119,6 +119,12 @@ def windowed_logprobs(model: Model, ids: list[int], context: int | None) -> list
     return scored
 
 
+def check_text(text: str) -> None:
+    """The check on a text to score that needs no model (the CLI makes it before loading one)."""
+    if not text:
+        raise InputError("empty text: give some text to score")
+
+
 def score(text: str, *, model: Model | str = "prism-tiny") -> ScoreResult:
     """How likely `model` finds `text`: per-token probability and surprisal, total log-likelihood,
     perplexity.
@@ -133,8 +139,7 @@ def score(text: str, *, model: Model | str = "prism-tiny") -> ScoreResult:
     from .models import as_model
     from .run import token_label
 
-    if not text:
-        raise InputError("empty text: give some text to score")  # before any model loads
+    check_text(text)  # before any model loads
     model = as_model(model)
     tok = model.tokenizer
     enc = tok.encode(text)

@@ -36,7 +36,7 @@ from ..fim.formats import FORMATS
 @json_option
 @loading_options
 def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_tokens, temperature, top_k, top_p, seed,
-           show_top, heal, prompt_only, spec, as_json, device, dtype, allow_pickle, trust_remote_code, revision):
+           show_top, heal, prompt_only, spec, as_json, loading):
     """Fill in the middle: assemble the model's own FIM prompt (sentinels marked), generate the middle
     one token at a time until its end-of-middle token, and show the completed text.
 
@@ -60,8 +60,7 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
     from ..run import check_sampling
 
     check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
-    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
-                                   trust_remote_code=trust_remote_code, revision=revision))
+    model = load_model_from(model_spec, loading)
     settings = dict(prefix=before, suffix=after, mode=mode, fim_format=fim_format, heal=heal, max_new_tokens=max_new_tokens,
                     temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, show_top=show_top)
     finish(_run(model, settings, as_json=as_json))

@@ -18,7 +18,7 @@ from ._live import escape, finish, load_model_from, loading_options, model_optio
 @click.option("--max-new-tokens", "-n", type=int, default=12, show_default=True, help="How many tokens to predict.")
 @click.option("--show-top", type=int, default=3, show_default=True, help="Alternatives shown per step.")
 @loading_options
-def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_pickle, trust_remote_code, revision):
+def explain(prompt, model_spec, max_new_tokens, show_top, loading):
     """Walk through the whole path in seven steps: text → tokens → ids → the model guessing one token
     at a time → new ids → their tokens → text.
 
@@ -27,16 +27,18 @@ def explain(prompt, model_spec, max_new_tokens, show_top, device, dtype, allow_p
       tokenprism explain "if __name__ == "
       tokenprism explain "The capital of France is" -m gpt2 -n 5
     """
-    from ..generation import generate, prepare_prompt
+    from ..generation import check_prompt, generate, prepare_prompt
     from ..render.steps import ids_text, labels_text, stop_line
     from ..render.terminal import tokens_text
+    from ..run import check_sampling
 
-    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
-                                   trust_remote_code=trust_remote_code, revision=revision))
+    check_sampling(None, None, None, max_new_tokens=max_new_tokens, show_top=show_top)  # before any load
+    check_prompt(prompt)
+    model = load_model_from(model_spec, loading)
     ready = prepare_prompt(model, prompt, max_new_tokens=max_new_tokens)  # checks before anything is shown
     enc = model.tokenizer.encode(prompt)
     console = new_console()
-    console.print(f"[dim]{model.name} · {model.num_parameters:,} parameters · {model.device}[/dim]")
+    console.print(f"[dim]{model.name} · {model.num_parameters:,} parameters · {model.engine} engine · {model.device}[/dim]")
     section(console, 1, "the text")
     console.print(repr(prompt))
     section(console, 2, f"its {_tokens(enc.count)}")
@@ -79,7 +81,7 @@ def _tokens(n: int) -> str:
 @json_option
 @loading_options
 def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed, stop, chat, system, show_top,
-             stream, as_json, device, dtype, allow_pickle, trust_remote_code, revision):
+             stream, as_json, loading):
     """Generate text one token at a time and show every step: the token, its probability, the alternatives.
 
     \b
@@ -89,9 +91,11 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
       tokenprism generate "What is a token?" -m microsoft/Phi-3-mini-4k-instruct --chat --stream
     """
     from .. import generation
+    from ..run import check_sampling
 
-    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
-                                   trust_remote_code=trust_remote_code, revision=revision))
+    check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)  # before any load
+    generation.check_prompt(prompt, chat=chat, system=system)
+    model = load_model_from(model_spec, loading)
     settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                     stop=stop, chat=chat, system=system, show_top=show_top)
     console = new_console()
@@ -151,7 +155,7 @@ def _stream(console: Any, model: Any, prompt: str, settings: dict[str, Any]) -> 
 @model_option
 @json_option
 @loading_options
-def score(text, file, errors, model_spec, as_json, device, dtype, allow_pickle, trust_remote_code, revision):
+def score(text, file, errors, model_spec, as_json, loading):
     """How likely the model finds a text: each token's probability and surprisal, the log-likelihood and
     perplexity (forced decoding: the text's own tokens are fed in, nothing is generated).
 
@@ -163,8 +167,8 @@ def score(text, file, errors, model_spec, as_json, device, dtype, allow_pickle, 
     from .. import scoring
 
     content = read_text(text, file, errors=errors)
-    model = load_model_from(model_spec, dict(device=device, dtype=dtype, allow_pickle=allow_pickle,
-                                   trust_remote_code=trust_remote_code, revision=revision))
+    scoring.check_text(content)  # before any load
+    model = load_model_from(model_spec, loading)
     result = scoring.score(content, model=model)
     if as_json:
         emit_json(result.to_dict())
