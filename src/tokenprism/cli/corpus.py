@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..corpus.engines import ENGINES
+from ..corpus.readers import GROUP_BY
 from ._app import app
 from ._common import json_option, tokenizers_option
 from ._io import emit_json
@@ -13,9 +15,9 @@ from ._io import emit_json
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @tokenizers_option
 @click.option("--field", help="JSONL key / Parquet column holding the text (default: text).")
-@click.option("--group-by", type=click.Choice(["folder", "ext", "none"]), default="folder", show_default=True,
+@click.option("--group-by", type=click.Choice(list(GROUP_BY)), default="folder", show_default=True,
               help="Statistics per subfolder, per file extension, or for everything together.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+@click.option("--engine", type=click.Choice(list(ENGINES)), default="local", show_default=True,
               help="local: the backends' own batch encoders on every core; ray: Ray Data.")
 @click.option("--ray-address", help="Address of an existing Ray cluster (default: start a local Ray).")
 @click.option("--top", default=10, show_default=True, help="How many most frequent tokens to keep per row.")

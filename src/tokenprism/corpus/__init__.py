@@ -2,10 +2,10 @@
 lossless share, vocabulary used, most frequent tokens; per tokenizer and per group.
 
 Memory is bounded whatever the corpus size: text is read in 1 MiB blocks and handed on in parts
-of about 64 Ki characters; at most one batch (`batch_chars`, 1 Mi characters by default; with
-Ray one window of 64 Mi characters) is held with its ids, and each tokenizer keeps one count per
+of about 64 Ki characters; a few batches (`batch_chars`, 1 Mi characters by default; with Ray
+one window of 64 MiB of them) are held with their ids, and each tokenizer keeps one count per
 vocabulary id per group. Roughly: 8 bytes × vocab size × groups × tokenizers + about 100 bytes
-per character of one batch.
+per character of one batch, times the batches in flight (see `engines.run_local`).
 
 >>> stats = corpus_stats(read_corpus(["corpus/"]), ["gpt2", "cl100k_base"])     # doctest: +SKIP
 >>> stats.row("gpt2").bytes_per_token                                           # doctest: +SKIP
@@ -45,26 +45,22 @@ def corpus_stats(
     11
     """
     from ..tokenizers.registry import load_tokenizer
+    from .engines import batches, get_engine, ray_spec
+    from .fold import Fold, Tallies, merge_tallies
 
-    if engine not in ("local", "ray"):
-        raise UsageError(f"unknown engine {engine!r}: use local or ray")
+    run = get_engine(engine)
     if not tokenizers:
         raise UsageError("no tokenizers given: pass -t SPEC (repeat it for several)")
     toks = [t if not isinstance(t, str) else load_tokenizer(t) for t in tokenizers]
     names = [t if isinstance(t, str) else t.name for t in tokenizers]
-    jobs = [TokenizerJob.of(tok, name=n) for n, tok in zip(names, toks)]
-    docs = _as_documents(documents)
+    specs = [t if isinstance(t, str) else ray_spec(t) for t in tokenizers]
+    fold = Fold(names, specs, [TokenizerJob.of(tok, name=n) for n, tok in zip(names, toks)])
     started = time.perf_counter()
-    if engine == "ray":
-        from .engines import ray_spec, run_ray
-
-        specs = [t if isinstance(t, str) else ray_spec(t) for t in tokenizers]
-        tallies = run_ray(docs, specs, batch_chars=batch_chars, address=ray_address, progress=progress)
-        tallies = {name: tallies.get(spec, {}) for name, spec in zip(names, specs)}
-    else:
-        from .engines import run_local
-
-        tallies = run_local(docs, jobs, batch_chars=batch_chars, progress=progress)
+    tallies: Tallies = {}
+    for batch_tallies, chars in run(batches(_as_documents(documents), batch_chars=batch_chars), fold, address=ray_address):
+        merge_tallies(tallies, batch_tallies)
+        if progress is not None:
+            progress(chars)
     seconds = time.perf_counter() - started
     report = getattr(documents, "report", None)
     if not any(t.chars for groups in tallies.values() for t in groups.values()):

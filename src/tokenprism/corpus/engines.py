@@ -1,103 +1,82 @@
-"""Where the fold runs: `local` (this process; the backends' own batch encoders use every core) or
-`ray` (Ray Data; a local Ray, or a cluster at an address). Both fold the same batches with the same
-`tally_batch`, so they give the same numbers."""
+"""Where work on batches runs: `local` (this process, a few batches in flight on threads) or `ray`
+(Ray Data; a local Ray, or a cluster at an address). `ENGINES` is the one table of them: corpus
+statistics, the FIM data pipeline and both CLI commands read it.
+
+Every engine has the same signature, `engine(batches, work, *, address=None)`: it calls
+`work(batch)` once per batch and yields the results in the order of the batches, so the same
+batches give the same output on either engine. `work` is a picklable callable; Ray pickles it to
+its workers, so it leaves loaded tokenizers behind and loads them again from their specs (`ray_spec`).
+
+>>> list(ENGINES["local"]([[1, 2], [3]], sum))
+[3, 3]
+"""
 
 from __future__ import annotations
 
 import os
 import pickle
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from ..errors import MissingDependency, UsageError
-from .readers import Document
-from .stats import Tally, TokenizerJob, doc_facts, tally_batch
 
-__all__ = ["ENGINES", "batches", "run_local", "run_ray", "import_ray", "start_ray"]
+if TYPE_CHECKING:
+    from ..tokenizers.base import Tokenizer
 
-ENGINES = ("local", "ray")
-Tallies = dict[str, dict[str, Tally]]  # tokenizer name → group → tally
-Progress = Callable[[int], None]  # called with the characters of text just done
+__all__ = ["Engine", "ENGINES", "get_engine", "batches", "run_local", "run_ray", "import_ray", "start_ray", "ray_spec"]
+
+T = TypeVar("T")
+B = TypeVar("B")
+R = TypeVar("R")
+
+#: Batches being worked on while the caller uses the oldest one's result (see run_local).
+AHEAD = 2
+#: Pickled batches sent to Ray at a time: the most the driver holds (memory stays bounded).
+RAY_WINDOW_BYTES = 64 << 20
 
 
-def batches(docs: Iterable[Document], *, batch_chars: int, batch_docs: int = 512) -> Iterator[list[Document]]:
-    """Group documents into batches of at most `batch_chars` characters (or `batch_docs` documents):
-    the only text held in memory (a few batches at a time: see run_local)."""
-    batch: list[Document] = []
+class Engine(Protocol):
+    """How every engine is called: `work(batch)` for each batch, the results in batch order."""
+
+    def __call__(self, batches: Iterable[B], work: Callable[[B], R], *, address: str | None = None) -> Iterator[R]: ...
+
+
+def batches(items: Iterable[T], *, batch_chars: int, batch_items: int = 512,
+            chars: Callable[[T], int] = lambda doc: len(doc.text)) -> Iterator[list[T]]:
+    """Group items (documents by default) into batches of at most `batch_chars` characters (or
+    `batch_items` items): the only text an engine holds (a few batches at a time).
+
+    >>> list(batches(["ab", "c", "de"], batch_chars=3, chars=len))
+    [['ab', 'c'], ['de']]
+    """
+    batch: list[T] = []
     size = 0
-    for doc in docs:
-        batch.append(doc)
-        size += len(doc.text)
-        if size >= batch_chars or len(batch) >= batch_docs:
+    for item in items:
+        batch.append(item)
+        size += chars(item)
+        if size >= batch_chars or len(batch) >= batch_items:
             yield batch
             batch, size = [], 0
     if batch:
         yield batch
 
 
-def _merge(into: Tallies, other: Tallies) -> Tallies:
-    for name, groups in other.items():
-        mine = into.setdefault(name, {})
-        for group, tally in groups.items():
-            if group in mine:
-                mine[group].merge(tally)
-            else:
-                mine[group] = tally
-    return into
-
-
-def fold_batch(docs: Sequence[Document], jobs: Sequence[TokenizerJob]) -> Tallies:
-    return _tally(_encoded(docs, jobs), jobs)
-
-
-#: A batch made ready for tallying: its documents, their (chars, bytes, words) and UTF-8, and each
-#: tokenizer's ids for them.
-_Encoded = tuple[list[Document], list[tuple[int, int, int]], list[bytes], list[list[list[int]]]]
-
-
-def _encoded(docs: Sequence[Document], jobs: Sequence[TokenizerJob]) -> _Encoded:
-    docs = list(docs)
-    facts, data = doc_facts(docs)  # (first: it repairs lone surrogates, which no backend encodes)
-    texts = [d.text for d in docs]
-    return docs, facts, data, [job.encode(texts) for job in jobs]
-
-
-def _tally(encoded: _Encoded, jobs: Sequence[TokenizerJob]) -> Tallies:
-    docs, facts, data, ids = encoded
-    out: Tallies = {}
-    for job, job_ids in zip(jobs, ids):
-        tally_batch(docs, job, out.setdefault(job.name, {}), facts, data, job_ids)
-    return out
-
-
-#: Batches being encoded while the oldest is tallied (see run_local).
-AHEAD = 2
-
-
-def run_local(docs: Iterable[Document], jobs: Sequence[TokenizerJob], *, batch_chars: int,
-              progress: Progress | None = None) -> Tallies:
-    """Fold the batches in this process, encoding ahead: while one batch is tallied (Python, one
-    core), the next ones are being encoded in other threads, whose batch encoders let go of the GIL.
-    Two batches in flight also keep every core busy across the end of a batch, where one encoder
-    would wait for its longest document. `AHEAD` + 1 batches are in memory at a time."""
-    from collections import deque
+def run_local(batches: Iterable[B], work: Callable[[B], R], *, address: str | None = None) -> Iterator[R]:
+    """Work in this process, a few batches ahead: while the caller uses one result (Python, one
+    core), the next batches are being worked on in other threads, whose batch encoders let go of the
+    GIL. Two batches in flight also keep every core busy across the end of a batch, where one
+    encoder would wait for its longest text. `AHEAD` + 1 batches are in memory at a time.
+    (`address` is Ray's; the local engine takes it to share the signature.)"""
     from concurrent.futures import ThreadPoolExecutor
 
-    tallies: Tallies = {}
-    with ThreadPoolExecutor(AHEAD, thread_name_prefix="tokenprism-encode") as pool:
+    with ThreadPoolExecutor(AHEAD, thread_name_prefix="tokenprism-engine") as pool:
         in_flight: deque = deque()
-        for batch in batches(docs, batch_chars=batch_chars):
-            in_flight.append(pool.submit(_encoded, batch, jobs))
+        for batch in batches:
+            in_flight.append(pool.submit(work, batch))
             if len(in_flight) > AHEAD:
-                _fold_into(tallies, in_flight.popleft().result(), jobs, progress)
+                yield in_flight.popleft().result()
         while in_flight:
-            _fold_into(tallies, in_flight.popleft().result(), jobs, progress)
-    return tallies
-
-
-def _fold_into(tallies: Tallies, encoded: _Encoded, jobs: Sequence[TokenizerJob], progress: Progress | None) -> None:
-    _merge(tallies, _tally(encoded, jobs))
-    if progress is not None:
-        progress(sum(len(d.text) for d in encoded[0]))
+            yield in_flight.popleft().result()
 
 
 # --- Ray -------------------------------------------------------------------------------------------
@@ -129,49 +108,65 @@ def start_ray(ray: Any, address: str | None) -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
-class _FoldBatches:
-    """A Ray Data batch function: rebuilds the documents, folds them, returns the pickled tallies."""
-
-    def __init__(self, specs: Sequence[str]) -> None:
-        self.specs = list(specs)
-        self.jobs: list[TokenizerJob] | None = None
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        import numpy as np
-
-        if self.jobs is None:
-            from ..tokenizers.registry import load_tokenizer
-
-            self.jobs = [TokenizerJob.of(load_tokenizer(s), name=s) for s in self.specs]
-        docs = [
-            Document(str(t), str(g), int(i), int(p), bool(last))
-            for t, g, i, p, last in zip(batch["text"], batch["group"], batch["doc_id"], batch["part"], batch["last"])
-        ]
-        return {"tallies": np.array([pickle.dumps(fold_batch(docs, self.jobs))], dtype=object)}
-
-
-def ray_spec(tok: Any) -> str:
+def ray_spec(tok: Tokenizer) -> str:
     """A spec a Ray worker can load: the name it was loaded by, or the file it came from."""
     if os.path.exists(tok.source):
         return tok.source
     return tok.name
 
 
-def run_ray(docs: Iterable[Document], specs: Sequence[str], *, batch_chars: int, address: str | None = None,
-            window_chars: int = 64 << 20, progress: Progress | None = None) -> Tallies:
-    """Fold with Ray Data, one window of at most `window_chars` characters at a time (memory stays bounded)."""
-    if not specs:
-        raise UsageError("no tokenizers given for the Ray engine")
+class _RayTask:
+    """A Ray Data batch function: unpickles each batch, works on it, returns the pickled result
+    with the batch's place in the order."""
+
+    def __init__(self, work: Callable[[Any], Any]) -> None:
+        self.work = work
+
+    def __call__(self, rows: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        results = [pickle.dumps(self.work(pickle.loads(b))) for b in rows["batch"]]
+        return {"order": rows["order"], "result": np.array(results, dtype=object)}
+
+
+def _windows(batches: Iterable[Any], max_bytes: int) -> Iterator[list[dict[str, Any]]]:
+    """Pickled batches, numbered, in windows of about `max_bytes`."""
+    window: list[dict[str, Any]] = []
+    size = 0
+    for order, batch in enumerate(batches):
+        data = pickle.dumps(batch)
+        window.append({"order": order, "batch": data})
+        size += len(data)
+        if size >= max_bytes:
+            yield window
+            window, size = [], 0
+    if window:
+        yield window
+
+
+def run_ray(batches: Iterable[B], work: Callable[[B], R], *, address: str | None = None) -> Iterator[R]:
+    """Work with Ray Data, one window of at most `RAY_WINDOW_BYTES` of pickled batches at a time,
+    each batch one Ray row; the results come back in batch order."""
     ray = import_ray()
     start_ray(ray, address)
-    fold = _FoldBatches(specs)
-    tallies: Tallies = {}
-    for window in batches(docs, batch_chars=window_chars, batch_docs=1 << 30):
-        items = [{"text": d.text, "group": d.group, "doc_id": d.doc_id, "part": d.part, "last": d.last} for d in window]
-        per_batch = max(1, round(len(items) * batch_chars / max(1, sum(len(d.text) for d in window))))
-        ds = ray.data.from_items(items).map_batches(fold, batch_size=per_batch, batch_format="numpy")
-        for row in ds.iter_rows():
-            _merge(tallies, pickle.loads(row["tallies"]))
-        if progress is not None:
-            progress(sum(len(d.text) for d in window))
-    return tallies
+    task = _RayTask(work)
+    for window in _windows(batches, RAY_WINDOW_BYTES):
+        ds = ray.data.from_items(window).map_batches(task, batch_size=1, batch_format="numpy")
+        for row in sorted(ds.iter_rows(), key=lambda r: int(r["order"])):
+            yield pickle.loads(row["result"])
+
+
+#: Engine name → engine. The CLI's --engine choices are these keys.
+ENGINES: dict[str, Engine] = {"local": run_local, "ray": run_ray}
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called `name` in `ENGINES`.
+
+    >>> get_engine("local") is run_local
+    True
+    """
+    found = ENGINES.get(name)
+    if found is None:
+        raise UsageError(f"unknown engine {name!r}: use {' or '.join(ENGINES)}")
+    return found

@@ -14,9 +14,13 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import InputError, MissingDependency, UsageError
+
+if TYPE_CHECKING:
+    #: One file or folder, or several.
+    Paths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
 __all__ = ["Document", "ReadReport", "CorpusReader", "read_corpus", "split_text", "PART_CHARS"]
 
@@ -105,8 +109,10 @@ class CorpusReader:
     >>> sum(1 for _ in reader), reader.report.skipped               # doctest: +SKIP
     """
 
-    def __init__(self, paths: Iterable[str | os.PathLike[str]], *, field: str | None = None,
+    def __init__(self, paths: Paths, *, field: str | None = None,
                  group_by: str = "folder", part_chars: int = PART_CHARS) -> None:
+        if isinstance(paths, (str, os.PathLike)):  # one path, not the characters of one
+            paths = [paths]
         if group_by not in GROUP_BY:
             raise UsageError(f"--group-by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
         self.roots = [Path(p) for p in paths]
@@ -281,7 +287,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def read_corpus(paths: Iterable[str | os.PathLike[str]], *, field: str | None = None, group_by: str = "folder",
+def read_corpus(paths: Paths, *, field: str | None = None, group_by: str = "folder",
                 part_chars: int = PART_CHARS) -> CorpusReader:
     """A `CorpusReader` over files and folders (text, ``.jsonl`` with `field`, ``.parquet`` column `field`)."""
     return CorpusReader(paths, field=field, group_by=group_by, part_chars=part_chars)

@@ -1,5 +1,11 @@
 """Fill in the middle: the training-data transform of Bavarian et al. 2022 (`transform`,
-`unpermute`, `Sentinels`).
+`unpermute`, `Sentinels`) and the pipeline that writes it from files to files (`write_fim_data`).
+
+    sentinels.py  which FIM tokens each family reserves; the four markers of the transform
+    transform.py  documents → units → transformed strings (exact, reversible, seeded per fragment)
+    writers.py    text, JSONL and token-id .npy shards
+    pipeline.py   files → transform on an engine (local or Ray) → a writer
+    formats.py    the infill prompt of each family
 
 >>> from tokenprism.fim import Sentinels, transform, unpermute
 >>> s = Sentinels.starcoder()
@@ -10,9 +16,10 @@ True
 
 from __future__ import annotations
 
+from .pipeline import write_fim_data
+from .sentinels import Sentinels
 from .transform import (
     Fragment,
-    Sentinels,
     Transformed,
     check_rates,
     fim_units,
@@ -44,4 +51,5 @@ __all__ = [
     "transform_fragment",
     "transform_unit",
     "unpermute",
+    "write_fim_data",
 ]

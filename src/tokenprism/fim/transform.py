@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Literal, Protocol, Sequence
 
 from ..errors import InputError, UsageError
+from .sentinels import Sentinels
 
 __all__ = [
     "Sentinels",
@@ -46,77 +47,6 @@ __all__ = [
 
 Level = Literal["document", "context"]
 Mode = Literal["none", "psm", "spm"]
-
-
-@dataclass(frozen=True)
-class Sentinels:
-    """The four marker strings of the transform.
-
-    >>> Sentinels.starcoder().prefix
-    '<fim_prefix>'
-    """
-
-    prefix: str
-    suffix: str
-    middle: str
-    eot: str
-
-    def __post_init__(self) -> None:
-        values = self.as_tuple()
-        if any(not v for v in values) or len(set(values)) != 4:
-            raise UsageError("FIM sentinels must be four different non-empty strings: prefix, suffix, middle, eot")
-
-    def as_tuple(self) -> tuple[str, str, str, str]:
-        return (self.prefix, self.suffix, self.middle, self.eot)
-
-    def to_dict(self) -> dict[str, str]:
-        return {"prefix": self.prefix, "suffix": self.suffix, "middle": self.middle, "eot": self.eot}
-
-    @classmethod
-    def starcoder(cls) -> Sentinels:
-        """StarCoder / SantaCoder / prism-tiny sentinels."""
-        return cls("<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<|endoftext|>")
-
-    @classmethod
-    def parse(cls, spec: str) -> Sentinels:
-        """Four comma-separated strings, prefix,suffix,middle,eot.
-
-        >>> Sentinels.parse("<PRE>,<SUF>,<MID>,<EOT>").middle
-        '<MID>'
-        """
-        parts = spec.split(",")
-        if len(parts) != 4:
-            raise UsageError(f"--sentinels takes four comma-separated strings PRE,SUF,MID,EOT; got {spec!r}")
-        return cls(*parts)
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer: Any) -> Sentinels:
-        """The FIM sentinels a tokenizer reserves (the family `tokenprism.fim.formats` detects);
-        the family's end token is the EOT.
-
-        >>> from tokenprism import load_tokenizer                       # doctest: +SKIP
-        >>> Sentinels.from_tokenizer(load_tokenizer("prism-tiny")).suffix  # doctest: +SKIP
-        '<fim_suffix>'
-        """
-        from .formats import detect_fim_format
-
-        return detect_fim_format(tokenizer).sentinels(tokenizer)
-
-    def check_single_tokens(self, tokenizer: Any) -> list[int]:
-        """Ids of the four sentinels; each must be one special token of `tokenizer`."""
-        ids = []
-        for s in self.as_tuple():
-            found = tokenizer.encode(s, add_special_tokens=False).ids
-            if len(found) != 1:
-                raise InputError(
-                    f"sentinel {s!r} is split into {len(found)} tokens by this tokenizer; "
-                    "a sentinel must be a single special token (pick the tokenizer's own with -t)"
-                )
-            is_special = getattr(tokenizer, "is_special", None)
-            if is_special is not None and not is_special(found[0]):
-                raise InputError(f"sentinel {s!r} is an ordinary token of this tokenizer; a sentinel must be a special token")
-            ids.append(int(found[0]))
-        return ids
 
 
 @dataclass(frozen=True)
