@@ -37,11 +37,11 @@ def test_preset_book_json_in_a_fresh_process(env):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["text"] == BOOK_TEXT
-    assert [r["tokenizer"] for r in data["results"]] == list(PRESETS["book"])
-    errors = {r["tokenizer"]: r["error"] for r in data["results"] if "error" in r}
+    assert [r["tokenizer"] for r in data["rows"]] == list(PRESETS["book"])
+    errors = {r["tokenizer"]: r["error"] for r in data["rows"] if "error" in r}
     assert list(errors) == ["facebook/galactica-1.3b"] and "Hugging Face cache" in errors["facebook/galactica-1.3b"]
     expected = json.loads((TOKENIZER_FIXTURES / "expected_test_text_tokenization.json").read_text(encoding="utf-8"))
-    counts = {r["tokenizer"]: r["count"] for r in data["results"] if "count" in r}
+    counts = {r["tokenizer"]: r["count"] for r in data["rows"] if "count" in r}
     assert counts["gpt2"] == expected["results"]["gpt2 (vocab.json+merges.txt)"]["n_tokens"]
     assert counts["gpt-4"] == expected["results"]["cl100k_base (tiktoken ranks=100256)"]["n_tokens"]
     assert data["properties"]["bigcode/starcoder2-15b"]["digits"] == "single"
@@ -57,7 +57,7 @@ def test_terminal_view_has_rows_disagreements_and_properties(capsys):
 
 def test_text_from_stdin_and_file(env, tmp_path):
     out = _cli(["compare", "-", "-t", GPT2, "--json", "--no-properties"], env, stdin="hello world")
-    assert json.loads(out.stdout)["results"][0]["count"] == 2
+    assert json.loads(out.stdout)["rows"][0]["count"] == 2
     path = tmp_path / "t.txt"
     path.write_text("hello world", encoding="utf-8")
     assert main(["compare", "--file", str(path), "-t", GPT2, "--json"]) == 0
@@ -78,7 +78,7 @@ def test_corpus_json_csv_plot(tmp_path, capsys):
     (root / "code" / "blob.bin").write_bytes(b"\x00\x01\x02")
     assert main(["corpus", str(root), "-t", GPT2, "-t", BERT, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert {(r["tokenizer"], r["group"]) for r in data["results"]} == {
+    assert {(r["tokenizer"], r["group"]) for r in data["rows"]} == {
         (t, g) for t in (GPT2, BERT) for g in ("code", "en", "(all)")
     }
     assert data["read"]["skipped"][0]["reason"].startswith("binary")
@@ -108,6 +108,6 @@ def test_train_then_compare(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "trained a byte-bpe tokenizer" in shown and "   1. " in shown
     assert main(["compare", "        return a", "-t", str(out_dir), "-t", GPT2, "--json", "--no-properties"]) == 0
-    rows = json.loads(capsys.readouterr().out)["results"]
+    rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows[0]["count"] < rows[1]["count"]
     assert main(["train-tokenizer", str(corpus), "--vocab-size", "0", "-o", str(tmp_path / "bad")]) == 2

@@ -180,7 +180,7 @@ def test_ratios_and_lossless(book):
 def test_to_dict_has_the_issue_shape(book):
     data = json.loads(json.dumps(book.to_dict(), ensure_ascii=False))
     assert data["text"] == BOOK_TEXT
-    for item in data["results"]:
+    for item in data["rows"]:
         if "error" in item:
             assert set(item) == {"tokenizer", "error"}
         else:

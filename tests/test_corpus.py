@@ -217,7 +217,7 @@ def test_ray_engine_gives_identical_numbers(corpus):
         remote = corpus_stats(read_corpus([corpus]), specs, engine="ray", batch_chars=4096)
     finally:
         ray.shutdown()
-    assert remote.to_dict()["results"] == local.to_dict()["results"]
+    assert remote.to_dict()["rows"] == local.to_dict()["rows"]
     assert remote.report == local.report
 
 

@@ -54,3 +54,27 @@ def test_errors_share_one_root() -> None:
         obj = getattr(tokenprism, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, tokenprism.TokenprismError)
+
+
+def test_every_type_a_public_function_returns_is_exported() -> None:
+    """`from tokenprism import X` works for whatever a public verb gives back (a notebook user types it)."""
+    import inspect
+    import re
+
+    outside = {"FastAPI", "None", "Path", "Iterator", "Iterable"}  # other libraries' types and the standard library's
+    for name in tokenprism.__all__:
+        obj = getattr(tokenprism, name)
+        if not inspect.isfunction(obj):
+            continue
+        returned = inspect.signature(obj).return_annotation
+        assert returned is not inspect.Signature.empty, f"{name} has no return annotation"
+        for type_name in re.findall(r"\b[A-Z]\w*", str(returned)):
+            assert type_name in tokenprism.__all__ or type_name in outside, f"{name} returns {type_name}, not in __all__"
+
+
+def test_model_is_one_keyword_in_every_verb() -> None:
+    import inspect
+
+    for name in ("generate", "score", "infill", "embed", "similar", "neighbors"):
+        parameter = inspect.signature(getattr(tokenprism, name)).parameters["model"]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name

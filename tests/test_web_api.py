@@ -110,7 +110,7 @@ def test_compare_rows_counts_and_refused_specs(client) -> None:
     text = "English and CAPITALIZATION\n12.0*50=600"
     r = client.post("/api/compare", json={"text": text, "tokenizers": ["prism-tiny", gpt2_path(), "bert-base-uncased"]})
     assert r.status_code == 200, r.text
-    rows = r.json()["results"]
+    rows = r.json()["rows"]
     assert [row["tokenizer"] for row in rows] == ["prism-tiny", gpt2_path(), "bert-base-uncased"]
     assert rows[0]["count"] == len(ref.encode(text).ids)
     assert rows[2]["error"] and "not configured" in rows[2]["error"]

@@ -43,13 +43,16 @@ _LAZY = {
     "corpus_stats": ".corpus",
     "CorpusStats": ".corpus",
     "read_corpus": ".corpus",
+    "CorpusReader": ".corpus.readers",
     "train_tokenizer": ".train",
+    "TrainResult": ".train",
     "fim_transform": ".fim",
     "infill": ".infilling",
     "Infill": ".infilling",
     "detect_fim_format": ".fim.formats",
     "FimFormat": ".fim.formats",
     "FimPrompt": ".fim.formats",
+    "Sentinels": ".fim",
     "assemble_fim_prompt": ".fim.formats",
     # models
     "load_model": ".models",
@@ -72,6 +75,7 @@ _LAZY = {
     "neighbors": ".embeddings",
     "Neighbors": ".embeddings",
     "load_embedding_model": ".embeddings",
+    "EmbeddingModel": ".embeddings",
     # the web page and API
     "create_app": ".web.app",
 }
@@ -93,13 +97,16 @@ __all__ = [
     "corpus_stats",
     "CorpusStats",
     "read_corpus",
+    "CorpusReader",
     "train_tokenizer",
+    "TrainResult",
     "fim_transform",
     "infill",
     "Infill",
     "detect_fim_format",
     "FimFormat",
     "FimPrompt",
+    "Sentinels",
     "assemble_fim_prompt",
     # models
     "load_model",
@@ -122,6 +129,7 @@ __all__ = [
     "neighbors",
     "Neighbors",
     "load_embedding_model",
+    "EmbeddingModel",
     # the web page and API
     "create_app",
     # errors

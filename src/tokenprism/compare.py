@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .properties import Properties
     from .tokenizers.base import Tokenizer
 
-__all__ = ["compare", "Comparison", "ComparisonRow", "Disagreement", "BOOK_TEXT", "PRESETS", "expand_specs", "unknown_id"]
+__all__ = ["compare", "Comparison", "ComparisonRow", "Disagreement", "BOOK_TEXT", "PRESETS", "expand_specs"]
 
 #: The test text of the "Hands-On Large Language Models" tokenizer lesson.
 BOOK_TEXT = (
@@ -78,20 +78,23 @@ class ComparisonRow:
     def lossless(self) -> bool:
         return self.encoding.lossless if self.encoding is not None else False
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
+        """`to_dict` without the tokens: the counts and ratios (what a table row shows)."""
         if self.encoding is None:
             return {"tokenizer": self.tokenizer, "error": self.error}
-        enc = self.encoding
         return {
             "tokenizer": self.tokenizer,
-            "count": enc.count,
-            "ids": list(enc.ids),
-            "tokens": [t.to_dict() for t in enc.tokens],
+            "count": self.count,
             "chars_per_token": round(self.chars_per_token, 4),
             "bytes_per_token": round(self.bytes_per_token, 4),
             "unknown": self.unknown,
-            "lossless": enc.lossless,
+            "lossless": self.lossless,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.encoding is None:
+            return self.summary()
+        return {**self.summary(), "ids": list(self.encoding.ids), "tokens": [t.to_dict() for t in self.encoding.tokens]}
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
-            "results": [r.to_dict() for r in self.rows],
+            "rows": [r.to_dict() for r in self.rows],
             "disagreements": [d.to_dict() for d in self.disagreements],
         }
 
@@ -195,51 +198,9 @@ def _load(spec: str | Tokenizer) -> Tokenizer:
     return load_tokenizer(spec)
 
 
-def unknown_id(tok: Tokenizer) -> int | None:
-    """The id a tokenizer gives to text it cannot represent, or None when it has none that fires.
-
-    Read from the declared unk role, else from the model itself (a tokenizer.json may declare
-    none; its Unigram/WordPiece model still has one).
-    """
-    cached = tok.__dict__.get("_tp_unk_id", ...)
-    if cached is not ...:
-        return cached
-    unk = tok.roles.get("unk")
-    tid = tok.piece_to_id(unk) if unk else None
-    if tid is None:
-        tid = _model_unk_id(tok)
-    if tid is not None and _never_unknown(tok):
-        tid = None
-    tok.__dict__["_tp_unk_id"] = tid
-    return tid
-
-
-def _model_unk_id(tok: Tokenizer) -> int | None:
-    raw = getattr(tok, "backend_tokenizer", None)
-    if raw is not None:
-        model = raw.model
-        unk_token = getattr(model, "unk_token", None)
-        if unk_token:
-            return raw.token_to_id(unk_token)
-        if type(model).__name__ == "Unigram":
-            import json
-
-            state = json.loads(model.__getstate__())
-            return state.get("unk_id")
-    processor = getattr(tok, "processor", None)
-    if processor is not None and processor.unk_id() >= 0:
-        return processor.unk_id()
-    return None
-
-
-def _never_unknown(tok: Tokenizer) -> bool:
-    """Byte-level tokenizers name an "unk" (GPT-2: <|endoftext|>) that text never produces."""
-    return tok.backend == "tiktoken" or getattr(tok, "byte_level", False)
-
-
 def count_unknown(tok: Tokenizer, enc: Encoding) -> int:
     """Tokens of `enc` that are the unknown token; an unk-token string typed in the text is not unknown."""
-    tid = unknown_id(tok)
+    tid = tok.unknown_id
     if tid is None:
         return 0
     piece = tok.id_to_piece(tid)

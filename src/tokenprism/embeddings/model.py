@@ -176,7 +176,7 @@ def _load_network(folder: Path, spec: str) -> Any:
         raise MissingDependency(exc.name or "torch", "lm") from None
     check_weights(folder, allow_pickle=False)
     try:
-        with quiet_loading(progress=False):
+        with quiet_loading():
             network = transformers.AutoModel.from_pretrained(str(folder), dtype=torch.float32)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -112,10 +112,10 @@ class TorchModel(ModelFacts):
         return self.facts_dict()
 
 
-def load_module(folder: Path, *, device: str, dtype: Any, safetensors: bool, trust_remote_code: bool, progress: bool) -> Any:
+def load_module(folder: Path, *, device: str, dtype: Any, safetensors: bool, trust_remote_code: bool) -> Any:
     from transformers import AutoModelForCausalLM
 
-    with quiet_loading(progress=progress):
+    with quiet_loading():
         try:
             module = AutoModelForCausalLM.from_pretrained(
                 str(folder), dtype=dtype, use_safetensors=True if safetensors else None,

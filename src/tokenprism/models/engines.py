@@ -40,13 +40,12 @@ def load_model(
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
     revision: str | None = None,
-    progress: bool = False,
 ) -> Model:
     """Load a causal LM by Hub id, local folder or "prism-tiny"; loaded models are kept, so a second
     call with the same arguments is free.
 
     Safetensors weights only, unless `allow_pickle`; the model's own Python code only with
-    `trust_remote_code`. `progress` shows download and loading bars (the CLI turns it on).
+    `trust_remote_code`. The libraries' own progress bars stay off (the CLI shows a status line).
 
     >>> model = load_model("prism-tiny")                               # doctest: +SKIP
     >>> model = load_model("gpt2", engine="torch", dtype="float32")    # doctest: +SKIP
@@ -58,12 +57,12 @@ def load_model(
         model = _cache.get(key)
         if model is None:
             model = _cache[key] = _load_uncached(key[0], engine=engine, device=device, dtype=dtype, allow_pickle=allow_pickle,
-                                                 trust_remote_code=trust_remote_code, revision=revision, progress=progress)
+                                                 trust_remote_code=trust_remote_code, revision=revision)
         return model
 
 
 def _load_uncached(spec: str, *, engine: str, device: str, dtype: str, allow_pickle: bool, trust_remote_code: bool,
-                   revision: str | None, progress: bool) -> Model:
+                   revision: str | None) -> Model:
     from ..tokenizers.registry import load_tokenizer
 
     folder = resolve_model_path(spec, revision=revision, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
@@ -79,7 +78,7 @@ def _load_uncached(spec: str, *, engine: str, device: str, dtype: str, allow_pic
 
         return NumpyModel(folder, tokenizer, name=spec, dtype=_numpy_dtype(dtype))
     return _load_torch(spec, folder, tokenizer, config=config, weights=weights, device=device, dtype=dtype,
-                       trust_remote_code=trust_remote_code, progress=progress)
+                       trust_remote_code=trust_remote_code)
 
 
 def choose_engine(engine: str, *, spec: str, config: dict[str, Any], weights: str, device: str) -> str:
@@ -109,7 +108,7 @@ def _numpy_dtype(dtype: str) -> str:
 
 
 def _load_torch(spec: str, folder: Path, tokenizer: Any, *, config: dict[str, Any], weights: str, device: str, dtype: str,
-                trust_remote_code: bool, progress: bool) -> Model:
+                trust_remote_code: bool) -> Model:
     from ..errors import MissingDependency
     from .auto import TorchModel, load_module
 
@@ -118,7 +117,7 @@ def _load_torch(spec: str, folder: Path, tokenizer: Any, *, config: dict[str, An
     check_can_generate(config, name=spec)
     device = pick_device(device)
     module = load_module(folder, device=device, dtype=pick_dtype(dtype, device), safetensors=weights == "safetensors",
-                         trust_remote_code=trust_remote_code, progress=progress)
+                         trust_remote_code=trust_remote_code)
     return TorchModel(module, tokenizer, name=spec, path=folder, weights=weights)
 
 

@@ -478,18 +478,24 @@ def _check_config(config: dict) -> tuple[int, int, int, int, int, int, int]:
                          f"{', '.join(SUPPORTED_TYPES)}); {_USE_TORCH}")
     if config.get("hidden_act", "silu") != "silu":
         raise ModelError(f"hidden_act {config['hidden_act']!r} is not supported (Llama uses silu); {_USE_TORCH}")
-    try:
-        hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
-        kv = int(config.get("num_key_value_heads") or heads)
-        head_dim = int(config.get("head_dim") or hidden // heads)
-        sizes = (int(config["num_hidden_layers"]), heads, kv, head_dim, hidden,
-                 int(config["intermediate_size"]), int(config["vocab_size"]))
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelError(f"config.json lacks a valid {err} for a Llama model; re-save it with save_pretrained()") from None
-    if min(sizes) <= 0 or heads % kv or head_dim % 2:
+    hidden, heads = _size(config, "hidden_size"), _size(config, "num_attention_heads")
+    kv = _size(config, "num_key_value_heads", heads)  # absent: one key head per query head (plain attention)
+    head_dim = _size(config, "head_dim", hidden // heads)
+    sizes = (_size(config, "num_hidden_layers"), heads, kv, head_dim, hidden,
+             _size(config, "intermediate_size"), _size(config, "vocab_size"))
+    if heads % kv or head_dim % 2:
         raise ModelError(f"config.json has inconsistent sizes (heads {heads}, kv heads {kv}, head_dim {head_dim}); "
                          "num_attention_heads must be a multiple of num_key_value_heads and head_dim even")
     return sizes
+
+
+def _size(config: dict, key: str, default: int | None = None) -> int:
+    value = config.get(key)
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ModelError(f"config.json's {key} is {value!r}, not a positive integer; re-save the model with save_pretrained()")
+    return value
 
 
 def _check_tensors(engine: LlamaEngine, tensors: dict[str, np.ndarray]) -> int:

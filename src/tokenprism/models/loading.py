@@ -90,7 +90,8 @@ def resolve_model_path(
         raise ModelError(f"no model folder {text!r} and it is not a Hub id (owner/name); check the path")
     patterns = MODEL_FILES + (PICKLE_FILES if allow_pickle else ()) + (_REMOTE_CODE_FILES if trust_remote_code else ())
     try:
-        return resolve_hub_files(text, revision=revision, patterns=patterns)
+        with quiet_hub():
+            return resolve_hub_files(text, revision=revision, patterns=patterns)
     except TokenizerNotFound as exc:  # the Hub helper is shared with tokenizers; say "model" here
         raise ModelError(str(exc)) from None
 
@@ -192,19 +193,31 @@ def pick_dtype(dtype: str = "auto", device: str = "cpu") -> Any:
 
 
 @contextlib.contextmanager
-def quiet_loading(*, progress: bool) -> Iterator[None]:
-    """transformers' and huggingface_hub's progress bars only where asked (the CLI), and no log noise.
+def quiet_hub() -> Iterator[None]:
+    """No huggingface_hub download bars (the CLI shows one status line of its own); restored after."""
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
-    Both libraries keep this switch in module state, so it is restored afterwards.
+    was_off = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        (disable_progress_bars if was_off else enable_progress_bars)()
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No progress bars or log lines of transformers' or huggingface_hub's own while a model loads.
+    Both libraries keep these switches in module state, so they are restored afterwards.
     """
     from transformers.utils import logging as hf_logging
 
-    was_on = hf_logging.is_progress_bar_enabled()
-    level = hf_logging.get_verbosity()
-    (hf_logging.enable_progress_bar if progress else hf_logging.disable_progress_bar)()
+    was_on, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     try:
-        yield
+        with quiet_hub():
+            yield
     finally:
         (hf_logging.enable_progress_bar if was_on else hf_logging.disable_progress_bar)()
         hf_logging.set_verbosity(level)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import TokenprismError
 from .config import DEFAULT_EMBEDDING_MODEL, Settings, scrub_paths
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["create_app", "STATIC"]
 
@@ -32,7 +35,7 @@ def create_app(
     concurrency_limit: int = 64,
     generation_limit: int = 2,
     allowed_hosts: list[str] | None = None,
-) -> Any:
+) -> FastAPI:
     """The web app for these tokenizers and models; only they (and the bundled ones) can be loaded
     from a request, unless `allow_local_paths` lets a request name a local file or folder.
 

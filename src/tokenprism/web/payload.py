@@ -83,28 +83,15 @@ def encoding_payload(enc: Encoding, tok: Tokenizer) -> dict[str, Any]:
 
 
 def _row_payload(row: ComparisonRow) -> dict[str, Any]:
+    """`ComparisonRow.to_dict` with its tokens as columns (and an explicit error of None)."""
     if row.encoding is None:
-        return {"tokenizer": row.tokenizer, "error": row.error}
-    return {
-        "tokenizer": row.tokenizer,
-        "error": None,
-        "count": row.count,
-        "text_tokens": row.text_tokens,
-        "chars_per_token": round(row.chars_per_token, 4),
-        "bytes_per_token": round(row.bytes_per_token, 4),
-        "unknown": row.unknown,
-        "lossless": row.lossless,
-        "tokens": token_columns(row.encoding, row.tok),
-    }
+        return row.summary()
+    return {**row.summary(), "error": None, "text_tokens": row.text_tokens, "tokens": token_columns(row.encoding, row.tok)}
 
 
 def comparison_payload(cmp: Comparison) -> dict[str, Any]:
-    """What /api/compare answers: one row per tokenizer (in order) and the disagreements."""
-    return {
-        "text": cmp.text,
-        "results": [_row_payload(r) for r in cmp.rows],
-        "disagreements": [d.to_dict() for d in cmp.disagreements],
-    }
+    """What /api/compare answers: `Comparison.to_dict`'s shape, each row's tokens as columns."""
+    return {"text": cmp.text, "rows": [_row_payload(r) for r in cmp.rows], "disagreements": [d.to_dict() for d in cmp.disagreements]}
 
 
 def step_payload(step: Step, text: str) -> dict[str, Any]:

@@ -88,7 +88,7 @@ class CompareRow(BaseModel):
 
 class CompareResponse(BaseModel):
     text: str
-    results: list[CompareRow]
+    rows: list[CompareRow]
     disagreements: list[dict[str, Any]]
 
 

@@ -394,9 +394,9 @@
     $("cmp-notice").replaceChildren();
     const dis = res.disagreements;
     const card = el("div", { class: "card", id: "cmp-card" });
-    for (const row of res.results) card.append(compareRow(row, dis));
+    for (const row of res.rows) card.append(compareRow(row, dis));
     $("cmp-rows").replaceChildren(card);
-    drawDisagreements(res.text, dis, res.results);
+    drawDisagreements(res.text, dis, res.rows);
   }
 
   function compareRow(row, dis) {
@@ -435,8 +435,8 @@
     return out;
   }
 
-  function drawDisagreements(text, dis, results) {
-    $("cmp-dis-card").hidden = results.filter((r) => !r.error).length < 2;
+  function drawDisagreements(text, dis, rows) {
+    $("cmp-dis-card").hidden = rows.filter((r) => !r.error).length < 2;
     const box = $("cmp-dis");
     const chars = Array.from(text); // offsets count code points, as Python does
     const parts = [];
