@@ -57,7 +57,8 @@ def corpus_stats(
     fold = Fold(names, specs, [TokenizerJob.of(tok, name=n) for n, tok in zip(names, toks)])
     started = time.perf_counter()
     tallies: Tallies = {}
-    for batch_tallies, chars in run(batches(_as_documents(documents), batch_chars=batch_chars), fold, address=ray_address):
+    docs = _as_documents(documents)
+    for batch_tallies, chars in run(batches(docs, batch_chars=batch_chars), fold, address=ray_address):
         merge_tallies(tallies, batch_tallies)
         if progress is not None:
             progress(chars)

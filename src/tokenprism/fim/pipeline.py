@@ -31,6 +31,7 @@ __all__ = ["write_fim_data", "FimWork", "BATCH_CHARS"]
 #: Characters of text transformed (and tokenized) per batch.
 BATCH_CHARS = 4 << 20
 
+
 class FimWork:
     """The engines' work: a batch of units → their output strings, or their token ids when a
     tokenizer is given. Pickled to a Ray worker it keeps the tokenizer's spec and loads it there."""
@@ -95,6 +96,7 @@ def write_fim_data(
     >>> write_fim_data("docs.jsonl", "out.txt", sentinels="<PRE>,<SUF>,<MID>,<EOT>", seed=1)   # doctest: +SKIP
     {'output': 'out.txt', 'format': 'text', 'outputs': 100, 'documents': 100, ...}
     """
+    # the corpus package (and numpy) only when data is written: `import tokenprism.fim` stays light
     from ..corpus import read_corpus
     from ..corpus.engines import batches, get_engine
 
@@ -108,8 +110,10 @@ def write_fim_data(
     sentinel_ids = marks.check_single_tokens(tok) if fmt == "ids" else None
     # whole documents (no parts): the transform cuts each document itself
     reader = read_corpus(paths, field=field, group_by="none", part_chars=sys.maxsize)
-    units = fim_units((d.text for d in reader), sentinels=marks, level=level, context_length=context_length, tokenizer=tok)
-    work = FimWork(sentinels=marks, seed=seed, fim_rate=fim_rate, spm_rate=spm_rate, tokenizer=tok if fmt == "ids" else None)
+    units = fim_units((d.text for d in reader), sentinels=marks, level=level, context_length=context_length,
+                      tokenizer=tok)
+    work = FimWork(sentinels=marks, seed=seed, fim_rate=fim_rate, spm_rate=spm_rate,
+                   tokenizer=tok if fmt == "ids" else None)
     writer = open_writer(fmt, Path(output), field=field or "text", tokenizer=tok, shard_tokens=shard_tokens)
     for outputs in run(batches(units, batch_chars=BATCH_CHARS, batch_items=1 << 30, chars=_unit_chars), work,
                        address=ray_address):
