@@ -6,6 +6,7 @@ reused, so a step costs the same as the one before it, not more).
 
     python benchmarks/bench_generate.py             # prism-tiny if built, else the fake GPT-2 fixture
     python benchmarks/bench_generate.py --model gpt2 --tokens 300 --threads 0   # torch's own thread count
+    python benchmarks/bench_generate.py --engine numpy    # our loop on the numpy engine vs transformers' generate()
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ def pick_model(spec: str | None) -> str:
 
 def ours(model, ids: list[int], n: int) -> list[float]:
     """Wall-clock time at which each step was yielded (seconds from the start)."""
-    from tokenprism.generate import generate_steps
+    from tokenprism.run import Run
 
     start = time.perf_counter()
     stamps = []
-    for _ in generate_steps(model, ids, max_new_tokens=n, stop_ids=(), show_top=10):
+    for _ in Run(model, ids, max_new_tokens=n, stop_ids=(), show_top=10):
         stamps.append(time.perf_counter() - start)
     assert len(stamps) == n
     return stamps
@@ -76,15 +77,14 @@ def anchor_stamps(model, ids: list[int], n: int) -> list[float]:
 def step_overhead(model, ids: list[int], reps: int = 300) -> tuple[float, float]:
     """(our per-step maths, one cached forward) in seconds, quietest of `reps`: what the loop adds to
     the model, measured without the model's own noise."""
-    from tokenprism.generate import make_step
-    from tokenprism.models.sampling import Distribution, Sampling, one_thread, pick
+    from tokenprism.models.sampling import Distribution, Sampling, pick
+    from tokenprism.run import make_step
 
     logits, cache = model.forward(ids)
 
     def maths() -> None:
-        with one_thread():
-            guess = Distribution(logits, keep=10)
-            make_step(model.tokenizer, 0, pick(guess, Sampling(), None), guess, 10)
+        guess = Distribution(logits, keep=10)
+        make_step(model.tokenizer, 0, pick(guess, Sampling(), None), guess, 10)
 
     def forward() -> None:
         model.forward([ids[-1]], cache)
@@ -115,6 +115,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model spec (default: prism-tiny if built, else fake-gpt2)")
     parser.add_argument("--tokens", type=int, default=210, help="new tokens per run (≥ 205 to see step 200)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--engine", choices=["torch", "numpy"], default="torch",
+                        help="the engine our loop runs on (torch: the same module as the anchor, like for like)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for both sides (0: torch's default). One by default: on a shared "
                              "2-core machine, multi-threaded timings are dominated by stalls from other processes")
@@ -123,16 +125,17 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     spec = pick_model(args.model)
-    model = load_model(spec, device="cpu")
+    model = load_model(spec, engine=args.engine, device="cpu")
+    reference = model if model.engine == "torch" else load_model(spec, engine="torch", device="cpu")
     ids = model.tokenizer.encode(PROMPT).ids
     n = args.tokens
     if model.context_length and len(ids) + n > model.context_length:
         n = model.context_length - len(ids)
-    ours(model, ids, 8), anchor(model, ids, 8)  # warm-up: first calls allocate and compile kernels
+    ours(model, ids, 8), anchor(reference, ids, 8)  # warm-up: first calls allocate and compile kernels
     our_runs, anchor_runs = [], []
     for _ in range(args.repeat):  # interleaved, so a busy machine slows both alike
         our_runs.append(ours(model, ids, n))
-        anchor_runs.append(anchor(model, ids, n))
+        anchor_runs.append(anchor(reference, ids, n))
     # On a shared machine stalls from other processes dominate the spread; the quietest run of each
     # (as timeit reports) is the figure, the medians are printed beside it.
     ours_total, anchor_total = min(r[-1] for r in our_runs), min(anchor_runs)
@@ -141,12 +144,12 @@ def main() -> None:
     at20 = min(per_token_at(r, 20) for r in our_runs)
     at200 = min(per_token_at(r, min(200, n - 10)) for r in our_runs)
     # The same measure for transformers' own loop: whatever growth the model itself has shows there too.
-    their_runs = [anchor_stamps(model, ids, n) for _ in range(args.repeat)]
+    their_runs = [anchor_stamps(reference, ids, n) for _ in range(args.repeat)]
     their20 = min(per_token_at(r, 20) for r in their_runs)
     their200 = min(per_token_at(r, min(200, n - 10)) for r in their_runs)
 
     print(f"# step-by-step generation vs transformers generate()  ({machine()}, torch threads {torch.get_num_threads()})")
-    print(f"model: {spec} ({model.num_parameters:,} parameters, {model.device}/{model.dtype}); prompt {len(ids)} tokens; "
+    print(f"model: {spec} ({model.num_parameters:,} parameters, {model.engine} engine, {model.device}/{model.dtype}); prompt {len(ids)} tokens; "
           f"{n} new tokens; best of {args.repeat} interleaved runs")
     print(f"{'':34}{'total':>10}{'per token':>12}{'median run':>13}")
     for name, best, median in (("ours (top-10, entropy per step)", ours_total, ours_median),
@@ -160,7 +163,7 @@ def main() -> None:
           f"ratio {growth:.3f}x   (bar ≤ 1.3x: {'PASS' if growth <= 1.3 else 'FAIL'})")
     print(f"  same model in transformers generate(): {their20 * 1000:.2f}ms → {their200 * 1000:.2f}ms, "
           f"ratio {their200 / their20:.3f}x (the model's own growth, for comparison)")
-    maths, forward = step_overhead(model, ids)
+    maths, forward = step_overhead(reference, ids)
     print(f"what the loop adds per step (distribution, pick, top-10, labels): {maths * 1e6:.0f}µs, "
           f"vs {forward * 1e6:.0f}µs for the model's forward = {maths / forward:.1%} (quietest of 300)")
     print(f"cores: {os.cpu_count()}")
