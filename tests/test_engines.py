@@ -79,7 +79,7 @@ def test_corpus_stats_and_the_fim_pipeline_read_the_table(counting_engine, tmp_p
     gpt2 = str(TOKENIZER_FIXTURES / "gpt2")
     local = corpus_stats(TEXTS, [gpt2])
     other = corpus_stats(TEXTS, [gpt2], engine="counting", ray_address="here")
-    assert other.to_dict()["results"] == local.to_dict()["results"] and other.engine == "counting"
+    assert [r.to_dict() for r in other.rows] == [r.to_dict() for r in local.rows] and other.engine == "counting"
     (tmp_path / "doc.txt").write_text(TEXTS[0], encoding="utf-8")
     marks = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
     summary = write_fim_data(tmp_path / "doc.txt", tmp_path / "out.txt", sentinels=marks, engine="counting")
