@@ -21,7 +21,7 @@ from tokenprism.infilling import fim_prompt_for, infill, infill_prompt
 PREFIX = "def add(a, b):\n    "
 SUFFIX = "\n\nprint(add(1, 2))"
 HEALED = "def add(a, b):"  # the prefix less its last token, which token healing takes back
-KEYS = {"model", "format", "mode", "prompt", "prompt_tokens", "steps", "middle", "text"}
+KEYS = {"model", "format", "mode", "prompt", "prompt_tokens", "steps", "middle", "text", "stop_reason", "seed", "notes"}
 
 
 def _trained() -> None:

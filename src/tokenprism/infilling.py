@@ -99,7 +99,7 @@ class Infill:
         }
 
     def _repr_html_(self) -> str:
-        from .._display import html
+        from ._display import html
 
         return html(self)
 
