@@ -8,12 +8,9 @@ behaviour with small texts, never looked up in a table of known tokenizer names.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from .compare import unknown_id
 
 if TYPE_CHECKING:
     from .tokenizers.base import Tokenizer
@@ -114,7 +111,7 @@ def detect_properties(tok: Tokenizer) -> Properties:
         algorithm=tok.model_type,
         vocab_size=tok.vocab_size,
         base_vocab_size=tok.base_vocab_size,
-        byte_level=_byte_level(tok),
+        byte_level=tok.byte_level,
         lowercase=probe.same("The QUICK Brown Fox", "the quick brown fox"),
         strips_accents=strips_accents,
         normalization=probe.normalization(strips_accents=strips_accents),
@@ -131,7 +128,7 @@ def detect_properties(tok: Tokenizer) -> Properties:
         fim=fim_sentinels(tok),
         roles=_roles(tok),
         chat_tokens=chat_role_tokens(tok),
-        normalizer=_declared_normalizer(tok),
+        normalizer=tok.declared_normalizer,
         evidence={"unknown_chars": evidence_unknown, "merges_spaces": f"8 spaces → {space_tokens} token(s)"},
     )
 
@@ -141,7 +138,7 @@ class _Prober:
 
     def __init__(self, tok: Tokenizer) -> None:
         self.tok = tok
-        self.unk = unknown_id(tok)
+        self.unk = tok.unknown_id
 
     def encode(self, text: str) -> Encoding:
         return self.tok.encode(text, add_special_tokens=False)
@@ -201,44 +198,9 @@ class _Prober:
         return bool(enc.ids) and enc.data[0].startswith(b" ")
 
 
-def _byte_level(tok: Tokenizer) -> bool:
-    """From the files: tiktoken is byte-level by construction; an HF tokenizer when its decoder is ByteLevel."""
-    return tok.backend == "tiktoken" or bool(getattr(tok, "byte_level", False))
-
-
-def _declared_normalizer(tok: Tokenizer) -> str | None:
-    raw = getattr(tok, "backend_tokenizer", None)
-    if raw is not None and raw.normalizer is not None:
-        return _component_name(json.loads(raw.normalizer.__getstate__()))
-    processor = getattr(tok, "processor", None)
-    if processor is not None:
-        return _spm_normalizer(processor)
-    return None
-
-
-def _component_name(state: dict[str, Any]) -> str:
-    kind = state.get("type", "?")
-    if kind == "Sequence":
-        return " + ".join(_component_name(s) for s in state.get("normalizers", []))
-    if kind == "BertNormalizer":
-        flags = [k for k in ("lowercase", "strip_accents", "clean_text") if state.get(k)]
-        return f"BertNormalizer({', '.join(flags)})"
-    return kind
-
-
-def _spm_normalizer(processor: Any) -> str | None:
-    try:
-        from sentencepiece import sentencepiece_model_pb2 as pb
-    except ImportError:  # protobuf missing: the probes still tell the behaviour
-        return None
-    model = pb.ModelProto()
-    model.ParseFromString(processor.serialized_model_proto())
-    return model.normalizer_spec.name or None
-
-
 def _roles(tok: Tokenizer) -> dict[str, str]:
     roles = dict(tok.roles)
-    unk = unknown_id(tok)
+    unk = tok.unknown_id
     if "unk" not in roles and unk is not None:
         roles["unk"] = tok.id_to_piece(unk)  # declared by the model, not the config
     return roles

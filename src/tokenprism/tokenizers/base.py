@@ -1,20 +1,29 @@
 """The one `Tokenizer` interface every backend implements, and the behaviour they share.
 
 A backend implements a handful of primitives (`_encode`, `decode`, `id_to_piece`, `token_bytes`,
-`_offsets` where its library gives none); this class turns them into the public verbs with one policy
-for every backend: lone surrogates, special-token strings typed in the text, id validation, fragments.
+`byte_level`, `_offsets` where its library gives none); this class turns them into the public verbs
+with one policy for every backend: lone surrogates, special-token strings typed in the text, id
+validation, fragments. The facts the analyses ask of a tokenizer (batch ids, the unknown id, whether
+texts round-trip, its normaliser, the byte table) are answered here or by the backend, so that no
+code outside `tokenizers/` needs to know which backend it holds.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Iterable, NamedTuple, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence, TypeVar
 
-from ..errors import InvalidTokenId
+from ..errors import InvalidTokenId, TokenizerFileError
 from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
 
-__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "SPECIAL_ROLES"]
+if TYPE_CHECKING:
+    from .roundtrip import IdBatch, RoundTripCheck
+
+__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "SPECIAL_ROLES"]
+
+_T = TypeVar("_T")
 
 #: Roles a special token can play, in the order `info` shows them.
 SPECIAL_ROLES = ("bos", "eos", "unk", "pad", "cls", "sep", "mask")
@@ -47,6 +56,24 @@ def repair_surrogates(text: str) -> tuple[str, list[str]]:
             "they are not valid Unicode text"
         )
     return joined, notes
+
+
+def guard(action: str, path: str | Path, fn: Callable[[], _T]) -> _T:
+    """The safety boundary around a backend call that reads a file: whatever the backend raises
+    becomes a `TokenizerFileError` naming the file. The Rust side can panic, and
+    `pyo3_runtime.PanicException` derives from BaseException, so it is caught here too.
+
+    >>> guard("load", "x.json", lambda: 1 / 0)
+    Traceback (most recent call last):
+    tokenprism.errors.TokenizerFileError: cannot load x.json: division by zero
+    """
+    try:
+        return fn()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - PanicException is a BaseException
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TokenizerFileError(f"cannot {action} {path}: {reason[:200]}") from None
 
 
 class TokenizerInfo(NamedTuple):
@@ -131,6 +158,21 @@ class Tokenizer(ABC):
     def base_vocab_size(self) -> int:
         return self.vocab_size
 
+    @property
+    @abstractmethod
+    def byte_level(self) -> bool:
+        """Whether the text is cut as UTF-8 bytes (GPT-2's Ġ, tiktoken): every text is representable,
+        so such a tokenizer never produces an unknown token."""
+
+    @property
+    def declared_normalizer(self) -> str | None:
+        """The normaliser the tokenizer's files name ("NFKC", "BertNormalizer(lowercase)"), if any."""
+        return None
+
+    def _model_unk_id(self) -> int | None:
+        """The unknown id the model itself declares, for tokenizers whose config names no unk token."""
+        return None
+
     @abstractmethod
     def _encode(
         self, text: str, *, add_special_tokens: bool, split_special_tokens: bool
@@ -148,6 +190,33 @@ class Tokenizer(ABC):
     @abstractmethod
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
         """Ids → text, as the backend decodes them (ids assumed valid; see `decode_tokens`)."""
+
+    def decode_batch(self, batch: Sequence[Sequence[int]], *, skip_special_tokens: bool = False) -> list[str]:
+        """Many id lists → texts, through the backend's batch decoder where it has one."""
+        return [self.decode(ids, skip_special_tokens=skip_special_tokens) for ids in batch]
+
+    def encode_ids_batch(
+        self, texts: Sequence[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False
+    ) -> list[list[int]]:
+        """Ids only (no offsets, no `Encoding`), for many texts, through the backend's fastest batch
+        path: what corpus statistics and FIM data need. Note the default: no tokens added around a text.
+
+        >>> load_tokenizer("gpt2").encode_ids_batch(["Hello world", "hi"])    # doctest: +SKIP
+        [[15496, 995], [5303]]
+        """
+        results = self._encode_batch(
+            [repair_surrogates(t)[0] for t in texts],
+            add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens,
+        )
+        return [list(ids) for ids, _, _ in results]
+
+    def roundtrip_checker(self) -> RoundTripCheck:
+        """How to tell, for a batch of texts and their ids, whether decoding gives each text back.
+        Backends return a faster check where they know one; this one decodes (joins the tokens' bytes
+        for a byte-level tokenizer, which decodes to exactly those)."""
+        from .roundtrip import ByteJoinCheck, DecodeCheck
+
+        return ByteJoinCheck(self.byte_table) if self.byte_level else DecodeCheck(self.decode_batch)
 
     @abstractmethod
     def id_to_piece(self, id: int) -> str:
@@ -178,6 +247,42 @@ class Tokenizer(ABC):
     def _is_valid_id(self, id: int) -> bool:
         """False for ids inside the range that name no token (tiktoken's ranks have gaps)."""
         return True
+
+    # --- facts the analyses ask for ----------------------------------------------------------
+    @property
+    def unknown_id(self) -> int | None:
+        """The id this tokenizer gives to text it cannot represent, or None when it has none that fires.
+
+        Read from the declared unk role, else from the model itself (a tokenizer.json may declare
+        none; its Unigram/WordPiece model still has one). Byte-level tokenizers name an "unk"
+        (GPT-2: <|endoftext|>) that text never produces: None.
+
+        >>> load_tokenizer("bert-base-uncased").unknown_id               # doctest: +SKIP
+        100
+        """
+        cached = self.__dict__.get("_unknown_id", ...)
+        if cached is not ...:
+            return cached
+        unk = self.roles.get("unk")
+        tid = self.piece_to_id(unk) if unk else None
+        if tid is None:
+            tid = self._model_unk_id()
+        if tid is not None and self.byte_level:
+            tid = None
+        self.__dict__["_unknown_id"] = tid
+        return tid
+
+    def round_trips(self, batch: IdBatch) -> list[bool]:
+        """For each text of `batch`, whether decoding its ids gives it back exactly; the same
+        verdicts as decoding each one, found faster where the backend knows how.
+
+        >>> tok.round_trips(IdBatch.of(texts, tok.encode_ids_batch(texts)))    # doctest: +SKIP
+        [True, False]
+        """
+        check = self.__dict__.get("_roundtrip_check")
+        if check is None:  # built once per loaded tokenizer: some checks precompute per-id tables
+            check = self.__dict__["_roundtrip_check"] = self.roundtrip_checker()
+        return check(batch)
 
     def _offsets(self, text: str, ids: list[int]) -> list[tuple[int, int]]:
         """Character offsets for backends whose encode gives none: walk the token bytes."""

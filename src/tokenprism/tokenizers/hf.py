@@ -10,11 +10,14 @@ import json
 from functools import lru_cache
 from itertools import compress
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import TokenizerFileError
-from ..files import read_json
-from .base import SPECIAL_ROLES, Tokenizer
+from .base import Tokenizer, guard
+from .config import chat_template_from_config, max_length_from_config, roles_from_config
+
+if TYPE_CHECKING:
+    from .roundtrip import RoundTripCheck
 
 __all__ = ["HFTokenizer", "bytes_to_unicode"]
 
@@ -103,16 +106,20 @@ def _state(component: Any) -> dict[str, Any] | None:
     return json.loads(component.__getstate__())
 
 
-def guard(action: str, path: str | Path, fn: Callable[[], Any]) -> Any:
-    """Run a backend call that may fail on a bad file. The Rust side can panic, and
-    `pyo3_runtime.PanicException` derives from BaseException, so it is caught here and converted."""
-    try:
-        return fn()
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - PanicException is a BaseException
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TokenizerFileError(f"cannot {action} {path}: {reason[:200]}") from None
+def _component_name(state: dict[str, Any]) -> str:
+    """A short name for a normaliser: "NFKC", "BertNormalizer(lowercase, clean_text)", "NFD + Lowercase"."""
+    kind = state.get("type", "?")
+    if kind == "Sequence":
+        return " + ".join(_component_name(s) for s in state.get("normalizers", []))
+    if kind == "BertNormalizer":
+        flags = [k for k in ("lowercase", "strip_accents", "clean_text") if state.get(k)]
+        return f"BertNormalizer({', '.join(flags)})"
+    return kind
+
+
+def _pre_tokenizer_steps(state: dict[str, Any] | None) -> list[dict[str, Any]]:
+    state = state or {}
+    return state.get("pretokenizers", [state]) if state.get("type") == "Sequence" else [state]
 
 
 class HFTokenizer(Tokenizer):
@@ -135,12 +142,12 @@ class HFTokenizer(Tokenizer):
         self.backend_tokenizer = backend_tokenizer
         self.config = config or {}
         self._split_copy: Any = None
-        self._piece_bytes = piece_decoder(_state(backend_tokenizer.decoder))
+        self._decoder = _state(backend_tokenizer.decoder)
+        self._piece_bytes = piece_decoder(self._decoder)
         self._bytes_cache: dict[int, bytes] = {}
         self._roles = {**(default_roles or {}), **roles_from_config(self.config)}
         self.chat_template = chat_template_from_config(self.config)
-        limit = self.config.get("model_max_length")
-        self.model_max_length = int(limit) if isinstance(limit, (int, float)) and limit < 1e12 else None
+        self.model_max_length = max_length_from_config(self.config)
         self._special = self._collect_special()
 
     # --- facts --------------------------------------------------------------------------------
@@ -161,7 +168,22 @@ class HFTokenizer(Tokenizer):
 
     @property
     def byte_level(self) -> bool:
-        return "ByteLevel" in _decoder_kinds(_state(self.backend_tokenizer.decoder))
+        """An HF tokenizer is byte-level when its decoder is (GPT-2's Ġ pieces)."""
+        return "ByteLevel" in _decoder_kinds(self._decoder)
+
+    @property
+    def declared_normalizer(self) -> str | None:
+        normalizer = self.backend_tokenizer.normalizer
+        return None if normalizer is None else _component_name(_state(normalizer) or {})
+
+    def _model_unk_id(self) -> int | None:
+        model = self.backend_tokenizer.model
+        unk_token = getattr(model, "unk_token", None)
+        if unk_token:
+            return self.backend_tokenizer.token_to_id(unk_token)
+        if type(model).__name__ == "Unigram":
+            return json.loads(model.__getstate__()).get("unk_id")
+        return None
 
     @property
     def special_tokens(self) -> dict[str, int]:
@@ -203,14 +225,53 @@ class HFTokenizer(Tokenizer):
         encs = self._backend_for(split_special_tokens).encode_batch(texts, add_special_tokens=add_special_tokens)
         return [(e.ids, _LazyOffsets(e), _LazyAdded(e) if add_special_tokens else ()) for e in encs]
 
-    def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False) -> list[list[int]]:
+    def encode_ids_batch(
+        self, texts: Sequence[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False
+    ) -> list[list[int]]:
         """Ids only, through the backend's parallel fast path (no offsets): for corpus statistics."""
-        fast = getattr(self.backend_tokenizer, "encode_batch_fast", self.backend_tokenizer.encode_batch)
-        return [e.ids for e in fast(texts, add_special_tokens=add_special_tokens)]
+        raw = self._backend_for(split_special_tokens)
+        fast = getattr(raw, "encode_batch_fast", raw.encode_batch)  # tokenizers >= 0.21 has the fast one
+        return [e.ids for e in fast(list(texts), add_special_tokens=add_special_tokens)]
 
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
         # decode_batch, like encode_batch above, runs without the GIL
         return self.backend_tokenizer.decode_batch([list(ids)], skip_special_tokens=skip_special_tokens)[0]
+
+    def decode_batch(self, batch: Sequence[Sequence[int]], *, skip_special_tokens: bool = False) -> list[str]:
+        return self.backend_tokenizer.decode_batch(list(batch), skip_special_tokens=skip_special_tokens)
+
+    def roundtrip_checker(self) -> RoundTripCheck:
+        """Byte-level: by construction where the pipeline keeps every byte, else a join of the tokens'
+        bytes; WordPiece: a look at the spacing first; anything else: decode."""
+        from .roundtrip import ByteJoinCheck, ByteLevelCheck, DecodeCheck, WordPieceCheck
+
+        if self.byte_level:
+            added = self._added_ids_if_bytes_kept()
+            return ByteJoinCheck(self.byte_table) if added is None else ByteLevelCheck(added, self.vocab_size, self.byte_table)
+        decoder = self._decoder or {}
+        if self.model_type == "WordPiece" and decoder.get("type") == "WordPiece":
+            pieces = [self.backend_tokenizer.id_to_token(i) or "" for i in range(self.vocab_size)]
+            return WordPieceCheck(pieces, decoder.get("prefix", "##"), self.byte_table, self.decode_batch)
+        return DecodeCheck(self.decode_batch)
+
+    def _added_ids_if_bytes_kept(self) -> list[int] | None:
+        """The added tokens' ids, for a byte-level BPE whose cut keeps every byte of the text: no
+        normaliser, a ByteLevel pre-tokenizer adding no prefix space and only splitting steps beside
+        it, a BPE model holding a token for every byte UTF-8 can hold. None for any other."""
+        raw = self.backend_tokenizer
+        if raw.normalizer is not None or type(raw.model).__name__ != "BPE" or (self._decoder or {}).get("type") != "ByteLevel":
+            return None
+        steps = _pre_tokenizer_steps(_state(raw.pre_tokenizer))
+        byte_levels = [p for p in steps if p.get("type") == "ByteLevel"]
+        if (len(byte_levels) != 1 or byte_levels[0].get("add_prefix_space")
+                or any(p.get("type") not in ("ByteLevel", "Split", "Digits", "Punctuation") for p in steps)):
+            return None
+        from .roundtrip import NEVER_IN_UTF8  # 0xC0, 0xC1 and 0xF5-0xFF never occur
+
+        symbols = bytes_to_unicode()
+        if any(raw.token_to_id(symbols[b]) is None for b in range(256) if b not in NEVER_IN_UTF8):
+            return None
+        return [i for i in raw.get_added_tokens_decoder() if i < self.vocab_size]
 
     def id_to_piece(self, id: int) -> str:
         piece = self.backend_tokenizer.id_to_token(id)
@@ -260,30 +321,6 @@ class _LazyAdded:
 
 
 # --- building from files ----------------------------------------------------------------------
-def read_json_config(folder: Path, name: str) -> dict[str, Any]:
-    path = folder / name
-    return read_json(path, error=TokenizerFileError, expect=dict) if path.is_file() else {}
-
-
-def roles_from_config(config: dict[str, Any]) -> dict[str, str]:
-    roles = {}
-    for role in SPECIAL_ROLES:
-        value = config.get(f"{role}_token")
-        if isinstance(value, dict):
-            value = value.get("content")
-        if isinstance(value, str) and value:
-            roles[role] = value
-    return roles
-
-
-def chat_template_from_config(config: dict[str, Any]) -> str | None:
-    template = config.get("chat_template")
-    if isinstance(template, list):  # [{"name": "default", "template": ...}, ...]
-        named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
-        template = named.get("default") or next(iter(named.values()), None)
-    return template if isinstance(template, str) else None
-
-
 def load_tokenizer_json(path: Path) -> Any:
     """A tokenizer.json as transformers uses it: without the file's own padding and truncation
     (sentence-transformers folders pad every text to 128 tokens; tokenizer(text) does not)."""

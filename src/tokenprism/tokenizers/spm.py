@@ -7,13 +7,17 @@ are parsed as special tokens, as Hugging Face's tokenizers do; sentencepiece alo
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from ..errors import TokenizerFileError
-from .base import Tokenizer
-from .hf import guard, roles_from_config
+from .base import Tokenizer, guard
+from .config import chat_template_from_config, max_length_from_config, roles_from_config
+
+if TYPE_CHECKING:
+    from .roundtrip import RoundTripCheck
 
 __all__ = ["SentencePieceTokenizer"]
 
@@ -41,9 +45,8 @@ class SentencePieceTokenizer(Tokenizer):
         self._special_re = re.compile("|".join(map(re.escape, self._parsed))) if self._parsed else None
         self._add_bos = bool(self.config.get("add_bos_token", False)) and sp.bos_id() >= 0
         self._add_eos = bool(self.config.get("add_eos_token", False)) and sp.eos_id() >= 0
-        self.chat_template = self.config.get("chat_template") if isinstance(self.config.get("chat_template"), str) else None
-        limit = self.config.get("model_max_length")
-        self.model_max_length = int(limit) if isinstance(limit, (int, float)) and limit < 1e12 else None
+        self.chat_template = chat_template_from_config(self.config)
+        self.model_max_length = max_length_from_config(self.config)
 
     @property
     def vocab_size(self) -> int:
@@ -56,6 +59,18 @@ class SentencePieceTokenizer(Tokenizer):
         normal = (i for i in range(min(self._size, 2000)) if not (sp.is_control(i) or sp.is_byte(i) or sp.is_unknown(i)))
         scores = [sp.get_score(i) for i in normal]
         return "BPE" if scores and all(float(s).is_integer() for s in scores) else "Unigram"
+
+    @property
+    def byte_level(self) -> bool:
+        return False  # pieces are text; byte pieces (<0xF0>) are only a fallback for characters not in the vocab
+
+    @property
+    def declared_normalizer(self) -> str | None:
+        return self.normalizer_spec.name or None
+
+    def _model_unk_id(self) -> int | None:
+        unk = self.processor.unk_id()
+        return unk if unk >= 0 else None
 
     @property
     def special_tokens(self) -> dict[str, int]:
@@ -113,9 +128,49 @@ class SentencePieceTokenizer(Tokenizer):
             spec = self.__dict__["_normalizer_spec"] = normalizer_spec(self.processor.serialized_model_proto())
         return spec
 
-    def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False) -> list[list[int]]:
-        """Ids only, through sentencepiece's threaded batch encoder (special strings not parsed)."""
-        return self.processor.encode(texts, num_threads=-1)
+    def encode_ids_batch(
+        self, texts: Sequence[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False
+    ) -> list[list[int]]:
+        """Ids only, through sentencepiece's threaded batch encoder. It reads a control symbol's
+        string in the text (``</s>``) as text, as sentencepiece itself does, whatever
+        `split_special_tokens` says: corpus statistics and their round-trip verdicts follow
+        sentencepiece. BOS/EOS are added as `encode` adds them when `add_special_tokens`."""
+        batch = self.processor.encode(list(texts), num_threads=-1)
+        bos = [self.processor.bos_id()] if add_special_tokens and self._add_bos else []
+        eos = [self.processor.eos_id()] if add_special_tokens and self._add_eos else []
+        return [bos + ids + eos for ids in batch] if bos or eos else batch
+
+    def decode_native(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        """sentencepiece's own threaded decoder, which drops control symbols (`decode` keeps them,
+        as Hugging Face does): what round-trip verdicts compare with."""
+        return self.processor.decode(list(batch), num_threads=os.cpu_count() or 1)
+
+    def roundtrip_checker(self) -> RoundTripCheck:
+        """A join of the pieces' bytes (or, where the model normalises nothing, a look at the ids
+        alone), with sentencepiece's decoder for the rest; a model that writes whitespace as a
+        suffix is decoded throughout."""
+        from .roundtrip import DecodeCheck, SentencePieceCheck
+
+        plain, strips = self._plain_pieces()
+        if plain is None:
+            return DecodeCheck(self.decode_native)
+        return SentencePieceCheck(plain, strips=strips, identity=self.normalizer_spec.identity,
+                                  table=self.byte_table, decode=self.decode_native)
+
+    def _plain_pieces(self) -> tuple[list[bool] | None, bool]:
+        """(which ids decode as their bytes with ▁ as a space, whether decoding takes off a leading
+        space), from probing the model; (None, False) for a model that treats whitespace as a suffix."""
+        sp = self.processor
+        n = sp.get_piece_size()
+        plain = [not (sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i)) for i in range(n)]
+        pieces = [sp.id_to_piece(i) for i in range(n)]
+        lead = next((i for i in range(n) if plain[i] and len(pieces[i]) > 1
+                     and pieces[i].startswith("▁") and "▁" not in pieces[i][1:]), None)
+        tail = next((i for i in range(n) if plain[i] and len(pieces[i]) > 1
+                     and pieces[i].endswith("▁") and "▁" not in pieces[i][:-1]), None)
+        suffix_rule = tail is not None and sp.decode([tail]) != pieces[tail].replace("▁", " ")
+        strips = lead is not None and sp.decode([lead]) == pieces[lead][1:]
+        return (None, False) if suffix_rule else (plain, strips)
 
     def _span_offsets(self, text: str, split_special_tokens: bool) -> list[tuple[int, int]]:
         """Offsets from sentencepiece's own spans (byte offsets into each segment → characters)."""

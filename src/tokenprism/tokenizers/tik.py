@@ -12,12 +12,15 @@ import binascii
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import TokenizerFileError, TokenizerNotFound
 from .base import Tokenizer
 
-__all__ = ["TiktokenTokenizer", "ENCODING_NAMES", "encoding_for_alias", "load_ranks"]
+if TYPE_CHECKING:
+    from .roundtrip import RoundTripCheck
+
+__all__ = ["TiktokenTokenizer", "ENCODING_NAMES", "encoding_for_alias", "encoding_on_disk", "load_ranks"]
 
 ENCODING_NAMES = ("cl100k_base", "o200k_base", "p50k_base", "p50k_edit", "r50k_base", "o200k_harmony")
 
@@ -99,6 +102,23 @@ def _local_ranks_file(name: str) -> Path | None:
     return None
 
 
+def encoding_on_disk(name: str) -> bool:
+    """Whether an OpenAI encoding's ranks file is on this machine (so loading it needs no network):
+    in $TOKENPRISM_TIKTOKEN_DIR or in tiktoken's download cache, which names a file by the SHA-1 of its URL.
+
+    >>> encoding_on_disk("no_such_encoding")
+    False
+    """
+    if _local_ranks_file(name) is not None:
+        return True
+    import hashlib
+    import tempfile
+
+    url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+    cache = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    return (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).is_file()
+
+
 def encoding_from_ranks_file(path: Path, *, name: str | None = None) -> tuple[Any, list[str]]:
     """A tiktoken Encoding from a local ranks file; the encoding's name comes from the file name."""
     import tiktoken
@@ -166,6 +186,15 @@ class TiktokenTokenizer(Tokenizer):
         return "tiktoken BPE"
 
     @property
+    def byte_level(self) -> bool:
+        return True  # tiktoken cuts the text's UTF-8 bytes
+
+    def roundtrip_checker(self) -> RoundTripCheck:
+        from .roundtrip import ExactCheck
+
+        return ExactCheck()
+
+    @property
     def special_tokens(self) -> dict[str, int]:
         return self._specials
 
@@ -181,12 +210,14 @@ class TiktokenTokenizer(Tokenizer):
     def _encode_batch(self, texts: list[str], *, add_special_tokens: bool, split_special_tokens: bool):
         return [(ids, None, ()) for ids in self.encode_ids_batch(texts, split_special_tokens=split_special_tokens)]
 
-    def encode_ids_batch(self, texts: list[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False) -> list[list[int]]:
-        """Ids only, through tiktoken's threaded batch encoder: for corpus statistics."""
+    def encode_ids_batch(
+        self, texts: Sequence[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False
+    ) -> list[list[int]]:
+        """Ids only, through tiktoken's threaded batch encoder (tiktoken adds no tokens around a text)."""
         threads = os.cpu_count() or 1  # tiktoken's default of 8 threads oversubscribes small machines
         if split_special_tokens:
-            return self.encoding.encode_batch(texts, num_threads=threads, allowed_special=set(), disallowed_special=())
-        return self.encoding.encode_batch(texts, num_threads=threads, allowed_special="all")
+            return self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special=set(), disallowed_special=())
+        return self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special="all")
 
     def encode(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False):
         enc = super().encode(text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)
