@@ -20,40 +20,9 @@ def offline_defaults() -> list[str]:
     'prism-tiny'
     """
     from ..compare import PRESETS
+    from ..tokenizers.registry import available_offline
 
-    return ["prism-tiny"] + [spec for spec in PRESETS["book"] if _available_offline(spec)]
-
-
-def _available_offline(spec: str) -> bool:
-    from ..tokenizers.tik import encoding_for_alias
-
-    if encoding_for_alias(spec) is not None:
-        return _tiktoken_cached(spec)
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - a core dependency
-        return False
-    names = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model")
-    return any(isinstance(try_to_load_from_cache(spec, name), str) for name in names)
-
-
-def _tiktoken_cached(spec: str) -> bool:
-    """The encoding's ranks file is here: in $TOKENPRISM_TIKTOKEN_DIR or in tiktoken's download cache
-    (tiktoken names cached files by the SHA-1 of their URL)."""
-    import hashlib
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from ..tokenizers.tik import encoding_for_alias
-
-    name = encoding_for_alias(spec) or spec
-    local = os.environ.get("TOKENPRISM_TIKTOKEN_DIR")
-    if local and (Path(local) / f"{name}.tiktoken").is_file():
-        return True
-    url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
-    cache = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    return (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).is_file()
+    return ["prism-tiny"] + [spec for spec in PRESETS["book"] if available_offline(spec)]
 
 
 def collect_less_often() -> None:

@@ -155,17 +155,13 @@ def _load(spec: str, device: str) -> EmbeddingModel:
 
 
 def _private_tokenizer(folder: Path, spec: str) -> Tokenizer:
-    """A tokenizer of our own (not the shared cached one), with the padding and truncation that
-    some tokenizer.json files carry switched off: we pad and truncate ourselves, and say so."""
+    """A tokenizer of our own (not the shared cached one). The padding and truncation that some
+    tokenizer.json files carry are already off (the loader drops them, as transformers does): we pad
+    and truncate ourselves, and say so."""
     try:
-        tokenizer = load_local(folder, name=spec)
+        return load_local(folder, name=spec)
     except TokenprismError as exc:
         raise ModelError(f"{spec}: cannot load its tokenizer: {exc}") from None
-    raw = getattr(tokenizer, "backend_tokenizer", None)
-    if raw is not None:
-        raw.no_padding()
-        raw.no_truncation()
-    return tokenizer
 
 
 def _load_network(folder: Path, spec: str) -> Any:

@@ -6,7 +6,10 @@
 4. a Hugging Face Hub id, through huggingface_hub and its cache (honours HF_HUB_OFFLINE, HF_HOME,
    HF_HUB_CACHE, HF_ENDPOINT and a revision).
 
-What was tried is named in the error when nothing fits.
+What was tried is named in the error when nothing fits. Which file builds which tokenizer is one
+table, `TOKENIZER_FILE_KINDS`, read for a file (the first row whose pattern matches its name), for a
+folder (rows marked `search`, in order) and for a Hub id (rows marked `hub` are downloaded). A new
+backend is a module in this folder plus a row there.
 """
 
 from __future__ import annotations
@@ -14,30 +17,19 @@ from __future__ import annotations
 import os
 import re
 import threading
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..errors import TokenizerFileError, TokenizerNotFound
 from .base import Tokenizer
 
-__all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "BUNDLED", "bundled_path", "TOKENIZER_FILES"]
+__all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "available_offline", "BUNDLED",
+           "bundled_path", "TokenizerFileKind", "TOKENIZER_FILE_KINDS", "TOKENIZER_FILES"]
 
-#: Files a tokenizer can be built from, in the order a folder is searched.
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer.json.gz",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.json",
-    "merges.txt",
-    "vocab.txt",
-    "spiece.model",
-    "tokenizer.model",
-    "spm.model",
-    "sentencepiece.bpe.model",
-    "*.tiktoken",
-)
-_SPM_NAMES = ("tokenizer.model", "spiece.model", "spm.model", "sentencepiece.bpe.model")
+#: A loader: (the file, the name the user gave) → a tokenizer. It imports its backend itself, so
+#: that the table costs nothing to import.
+Loader = Callable[[Path, str], Tokenizer]
 
 BUNDLED = {"prism-tiny": "assets/prism-tiny"}
 
@@ -91,7 +83,7 @@ def _load_uncached(spec: str, revision: str | None) -> Tokenizer:
         enc, source, inferred = load_named_encoding(encoding_name)
         alias = [] if encoding_name == spec else [f"{spec} uses the OpenAI encoding {encoding_name}"]
         return TiktokenTokenizer(enc, name=spec, source=source, inferred=alias + inferred)
-    if is_hub_id(spec) and not spec.endswith((".json", ".model", ".txt", ".tiktoken", ".gz")):
+    if is_hub_id(spec) and not spec.endswith(_file_suffixes()):
         folder = resolve_hub_files(spec, revision=revision)
         tok = load_local(folder, name=spec)
         tok.source = f"hf:{spec}" + (f"@{revision}" if revision else "") + f" ({folder})"
@@ -102,8 +94,10 @@ def _load_uncached(spec: str, revision: str | None) -> Tokenizer:
     )
 
 
-def resolve_hub_files(repo_id: str, *, revision: str | None = None, patterns: tuple[str, ...] = TOKENIZER_FILES) -> Path:
-    """Download (or find in the cache) the files of a Hub repo that match `patterns`; the local folder."""
+def resolve_hub_files(repo_id: str, *, revision: str | None = None, patterns: tuple[str, ...] | None = None) -> Path:
+    """Download (or find in the cache) the files of a Hub repo that match `patterns` (by default the
+    tokenizer files of `TOKENIZER_FILE_KINDS`); the local folder."""
+    patterns = TOKENIZER_FILES if patterns is None else patterns
     try:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import (
@@ -132,55 +126,88 @@ def resolve_hub_files(repo_id: str, *, revision: str | None = None, patterns: tu
         raise TokenizerNotFound(f"cannot get {repo_id!r} from the Hub ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
+def available_offline(spec: str) -> bool:
+    """Whether `load_tokenizer(spec)` finds its files on this machine, with no network: a bundled name,
+    a local path, an OpenAI encoding whose ranks file is here, or a Hub id with a tokenizer file in
+    the Hugging Face cache. Nothing is downloaded.
+
+    >>> available_offline("prism-tiny")
+    True
+    """
+    spec = spec.strip()
+    if spec in BUNDLED or (spec and Path(spec).expanduser().exists()):
+        return True
+    from .tik import encoding_for_alias, encoding_on_disk
+
+    encoding_name = encoding_for_alias(spec)
+    if encoding_name is not None:
+        return encoding_on_disk(encoding_name)
+    if not is_hub_id(spec):
+        return False
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - a core dependency
+        return False
+    names = [k.pattern for k in TOKENIZER_FILE_KINDS if k.load is not None and k.hub and not _is_glob(k.pattern)]
+    return any(isinstance(try_to_load_from_cache(spec, n), str) for n in names)
+
+
 def load_local(path: Path, *, name: str) -> Tokenizer:
-    """A tokenizer from a file, or from a folder by the files it holds."""
+    """A tokenizer from a file (the first kind its name matches), or from a folder by the files it
+    holds (the kinds marked `search`, in table order)."""
     if path.is_file():
         return _load_file(path, name=name)
-    for filename, loader in _FOLDER_LOADERS:
-        found = sorted(path.glob(filename))
-        if found:
-            return loader(found[0], name)
+    for kind in TOKENIZER_FILE_KINDS:
+        if kind.search and kind.load is not None:
+            found = sorted(path.glob(kind.pattern))
+            if found:
+                return kind.load(found[0], name)
     present = ", ".join(sorted(p.name for p in path.iterdir())[:8]) or "nothing"
-    raise TokenizerNotFound(
-        f"{path} holds no tokenizer file (found: {present}); expected tokenizer.json, vocab.txt, "
-        "vocab.json + merges.txt, a SentencePiece .model or a .tiktoken file"
-    )
+    raise TokenizerNotFound(f"{path} holds no tokenizer file (found: {present}); expected {_expected()}")
 
 
 def _load_file(path: Path, *, name: str) -> Tokenizer:
-    fname = path.name
-    if fname.endswith((".json", ".json.gz")) and fname not in ("tokenizer_config.json", "special_tokens_map.json", "vocab.json", "config.json"):
-        return _from_tokenizer_json(path, name)
-    if fname == "vocab.json":
-        return _from_bpe_files(path, name)
-    if fname.endswith(".txt"):
-        return _from_vocab_txt(path, name)
-    if fname.endswith(".model"):
-        return _from_spm(path, name)
-    if fname.endswith(".tiktoken"):
-        return _from_tiktoken(path, name)
-    if fname in ("tokenizer_config.json", "special_tokens_map.json", "config.json"):
+    kind = next((k for k in TOKENIZER_FILE_KINDS if fnmatchcase(path.name, k.pattern)), None)
+    if kind is None:
+        raise TokenizerFileError(f"{path}: unknown tokenizer file type; expected {_expected()}")
+    if kind.load is None:  # a file read beside another one: load the folder it is in
         return load_local(path.parent, name=name)
-    raise TokenizerFileError(
-        f"{path}: unknown tokenizer file type; expected tokenizer.json(.gz), vocab.txt, vocab.json, a .model or a .tiktoken file"
-    )
+    return kind.load(path, name)
 
 
+def _expected() -> str:
+    """The kinds of file a tokenizer is built from, for error messages."""
+    shown = [k.what for k in TOKENIZER_FILE_KINDS if k.what]
+    return ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def _file_suffixes() -> tuple[str, ...]:
+    """Endings that make a spec a file name rather than a Hub id (".json", ".model", …)."""
+    return tuple({"." + k.pattern.rsplit(".", 1)[-1] for k in TOKENIZER_FILE_KINDS})
+
+
+# --- the loaders: one per kind of file ---------------------------------------------------------
 def _from_tokenizer_json(path: Path, name: str) -> Tokenizer:
-    from .hf import HFTokenizer, load_tokenizer_json, read_json_config
+    from .config import settings_beside
+    from .hf import HFTokenizer, load_tokenizer_json
 
     raw = load_tokenizer_json(path)
-    config = {**read_json_config(path.parent, "special_tokens_map.json"), **read_json_config(path.parent, "tokenizer_config.json")}
+    config = settings_beside(path)
     return HFTokenizer(raw, name=name, source=str(path), config=config, files=_files(path, config))
 
 
 def _from_bpe_files(path: Path, name: str) -> Tokenizer:
-    from .hf import HFTokenizer, build_byte_level_bpe, read_json_config
+    from .config import settings_beside
+    from .hf import HFTokenizer, build_byte_level_bpe
 
     merges = path.parent / "merges.txt"
     if not merges.is_file():
         raise TokenizerFileError(f"{path} needs merges.txt beside it (a GPT-2 style BPE has both)")
-    config = {**read_json_config(path.parent, "special_tokens_map.json"), **read_json_config(path.parent, "tokenizer_config.json")}
+    config = settings_beside(path)
     roles = {"bos": "<|endoftext|>", "eos": "<|endoftext|>", "unk": "<|endoftext|>"}
     inferred = [] if config else ["GPT-2 style byte-level BPE (no prefix space), <|endoftext|> as bos/eos/unk"]
     return HFTokenizer(
@@ -190,9 +217,10 @@ def _from_bpe_files(path: Path, name: str) -> Tokenizer:
 
 
 def _from_vocab_txt(path: Path, name: str) -> Tokenizer:
-    from .hf import HFTokenizer, build_wordpiece, read_json_config, read_vocab_txt, vocab_is_lowercase
+    from .config import settings_beside
+    from .hf import HFTokenizer, build_wordpiece, read_vocab_txt, vocab_is_lowercase
 
-    config = {**read_json_config(path.parent, "special_tokens_map.json"), **read_json_config(path.parent, "tokenizer_config.json")}
+    config = settings_beside(path)
     inferred = []
     if "do_lower_case" in config:
         lowercase = bool(config["do_lower_case"])
@@ -210,11 +238,10 @@ def _from_vocab_txt(path: Path, name: str) -> Tokenizer:
 
 
 def _from_spm(path: Path, name: str) -> Tokenizer:
-    from .hf import read_json_config
+    from .config import settings_beside
     from .spm import SentencePieceTokenizer
 
-    config = {**read_json_config(path.parent, "special_tokens_map.json"), **read_json_config(path.parent, "tokenizer_config.json")}
-    return SentencePieceTokenizer(path, name=name, config=config)
+    return SentencePieceTokenizer(path, name=name, config=settings_beside(path))
 
 
 def _from_tiktoken(path: Path, name: str) -> Tokenizer:
@@ -229,12 +256,44 @@ def _files(path: Path, config: dict) -> list[str]:
     return [str(path)] + extra
 
 
-_FOLDER_LOADERS: tuple[tuple[str, Callable[[Path, str], Tokenizer]], ...] = (
-    ("tokenizer.json", _from_tokenizer_json),
-    ("tokenizer.json.gz", _from_tokenizer_json),
-    ("vocab.json", _from_bpe_files),
-    ("vocab.txt", _from_vocab_txt),
-    *((n, _from_spm) for n in _SPM_NAMES),
-    ("*.model", _from_spm),
-    ("*.tiktoken", _from_tiktoken),
+# --- the table ----------------------------------------------------------------------------------
+class TokenizerFileKind(NamedTuple):
+    """One kind of tokenizer file: the name (or glob on the name) it goes by and what builds a
+    tokenizer from it."""
+
+    pattern: str  # a file name, or a glob on the name ("*.model")
+    load: Loader | None  # None: a file read beside another; given alone, its folder is loaded
+    what: str  # how error messages name it ("": not named)
+    search: bool = True  # a folder is searched for it (in table order: the first kind found wins)
+    hub: bool = True  # downloaded for a Hub id
+
+
+_K = TokenizerFileKind
+
+#: Every kind of file a tokenizer is read from. A file given by path takes the first row its name
+#: matches (so exact names come before globs); a folder is searched row by row; a Hub id downloads
+#: the rows marked `hub`. Adding a backend: its loader above (importing its module lazily) and a row.
+TOKENIZER_FILE_KINDS: tuple[TokenizerFileKind, ...] = (
+    _K("tokenizer.json", _from_tokenizer_json, "tokenizer.json(.gz)"),
+    _K("tokenizer.json.gz", _from_tokenizer_json, ""),
+    _K("vocab.json", _from_bpe_files, "vocab.json + merges.txt"),
+    _K("vocab.txt", _from_vocab_txt, "vocab.txt"),
+    _K("tokenizer.model", _from_spm, "a SentencePiece .model"),
+    _K("spiece.model", _from_spm, ""),
+    _K("spm.model", _from_spm, ""),
+    _K("sentencepiece.bpe.model", _from_spm, ""),
+    _K("*.model", _from_spm, "", hub=False),
+    _K("*.tiktoken", _from_tiktoken, "a .tiktoken file"),
+    # read beside the files above (settings, merges); given alone, the folder they are in is loaded
+    _K("merges.txt", None, "", search=False),
+    _K("tokenizer_config.json", None, "", search=False),
+    _K("special_tokens_map.json", None, "", search=False),
+    _K("config.json", None, "", search=False, hub=False),
+    # a file given by path under another name
+    _K("*.json", _from_tokenizer_json, "", search=False, hub=False),
+    _K("*.json.gz", _from_tokenizer_json, "", search=False, hub=False),
+    _K("*.txt", _from_vocab_txt, "", search=False, hub=False),
 )
+
+#: The Hub download patterns (files of the rows marked `hub`).
+TOKENIZER_FILES: tuple[str, ...] = tuple(k.pattern for k in TOKENIZER_FILE_KINDS if k.hub)
