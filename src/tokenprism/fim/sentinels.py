@@ -209,7 +209,7 @@ class Sentinels:
         return cls(*parts)
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: Tokenizer) -> Sentinels:
+    def from_tokenizer(cls, tokenizer: Any) -> Sentinels:
         """The FIM sentinels a tokenizer reserves (the family `detect_fim_format` finds);
         the family's end token is the EOT.
 
@@ -219,7 +219,7 @@ class Sentinels:
         """
         return detect_fim_format(tokenizer).sentinels(tokenizer)
 
-    def check_single_tokens(self, tokenizer: Tokenizer) -> list[int]:
+    def check_single_tokens(self, tokenizer: Any) -> list[int]:
         """Ids of the four sentinels; each must be one special token of `tokenizer`."""
         ids = []
         for s in self.as_tuple():
@@ -229,7 +229,9 @@ class Sentinels:
                     f"sentinel {s!r} is split into {len(found)} tokens by this tokenizer; "
                     "a sentinel must be a single special token (pick the tokenizer's own with -t)"
                 )
-            if not tokenizer.is_special(found[0]):
+            # the library's tokenizers say which tokens are special; a bare `tokenizers.Tokenizer` cannot
+            is_special = getattr(tokenizer, "is_special", None)
+            if is_special is not None and not is_special(found[0]):
                 raise InputError(f"sentinel {s!r} is an ordinary token of this tokenizer; a sentinel must be a special token")
             ids.append(int(found[0]))
         return ids
