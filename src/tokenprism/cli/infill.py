@@ -48,6 +48,10 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
     """
     from ..fim.formats import assemble_fim_prompt
 
+    from ..run import check_sampling
+
+    if not prompt_only:  # settings first: a typo answers before any file or model loads
+        check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
     before, after = fim_texts(prefix, suffix, file, errors=errors)
     if spec is not None and not prompt_only:
         raise UsageError("-t/--tokenizer goes with --prompt-only; to infill, the model's own tokenizer is used")
@@ -57,9 +61,6 @@ def infill(model_spec, prefix, suffix, file, errors, mode, fim_format, max_new_t
     if prompt_only:
         _show_prompt(prompt, as_json=as_json)
         return
-    from ..run import check_sampling
-
-    check_sampling(temperature, top_k, top_p, max_new_tokens=max_new_tokens, show_top=show_top)
     model = load_model_from(model_spec, loading)
     settings = dict(prefix=before, suffix=after, mode=mode, fim_format=fim_format, heal=heal, max_new_tokens=max_new_tokens,
                     temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, show_top=show_top)
