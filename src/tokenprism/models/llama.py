@@ -19,7 +19,6 @@ layout; anything else is refused with a `ModelError` that says to use the torch 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError, InvalidTokenId, ModelError
+from ..files import read_json
 
 __all__ = ["Forward", "LlamaCache", "LlamaEngine", "LlamaLayer"]
 
@@ -96,9 +96,7 @@ class LlamaCache:
     def __len__(self) -> int:
         return self.length
 
-    def get_seq_length(self) -> int:
-        """Positions held (transformers' name for `len(cache)`)."""
-        return self.length
+    get_seq_length = __len__  # transformers' name for it
 
     def crop(self, max_length: int) -> None:
         """Keep the first `max_length` positions; a negative value drops that many from the end
@@ -120,14 +118,11 @@ class LlamaCache:
 
     def store(self, layer: int, keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Write one layer's new keys and values [kv_heads, n_new, head_dim] after the held positions and
-        return views of all of them. `length` moves on only once every layer has stored (see `advance`)."""
+        return views of all of them. `length` moves on once every layer has stored (in `_decode`)."""
         end = self.length + keys.shape[1]
         self.keys[layer][:, self.length : end] = keys
         self.values[layer][:, self.length : end] = values
         return self.keys[layer][:, :end], self.values[layer][:, :end]
-
-    def advance(self, n: int) -> None:
-        self.length += n
 
 
 class LlamaEngine:
@@ -158,12 +153,7 @@ class LlamaEngine:
         config_path = folder / "config.json"
         if not config_path.is_file():
             raise ModelError(f"{folder} has no config.json; point at a folder saved with save_pretrained()")
-        try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ModelError(f"{config_path} is not valid JSON ({err}); re-save the model") from None
-        if not isinstance(config, dict):
-            raise ModelError(f"{config_path} is not a JSON object; re-save the model")
+        config = read_json(config_path, error=ModelError, expect=dict)
         _check_config(config)  # refuse a GPT-2 before reading its weights
         return cls(config, read_safetensors(folder), dtype=dtype)
 
@@ -183,9 +173,11 @@ class LlamaEngine:
             return np.ascontiguousarray(np.concatenate([weight(f"{n}.weight") for n in names]).T)
 
         def bias(*names: str) -> np.ndarray | None:
-            if not all(f"{n}.bias" in tensors for n in names):
-                return None
-            return np.concatenate([weight(f"{n}.bias") for n in names])
+            if not any(f"{n}.bias" in tensors for n in names):
+                return None  # the usual Llama: no biases at all
+            # a projection without a bias adds zeros (its output size is its weight's row count)
+            return np.concatenate([weight(f"{n}.bias") if f"{n}.bias" in tensors
+                                   else np.zeros(len(tensors[f"{n}.weight"]), self.dtype) for n in names])
 
         self.embed = weight("model.embed_tokens.weight")
         # The head scores a hidden vector against every vocabulary row. Tied models reuse the embedding
@@ -274,7 +266,7 @@ class LlamaEngine:
                 weights.append(probs)
             if states is not None:
                 states.append(x)
-        cache.advance(n)
+        cache.length += n
         x = self._rms_norm(x, self.final_norm)
         if states is not None:
             states[-1] = x  # transformers' convention: the last hidden state is the one after the final norm
@@ -297,10 +289,7 @@ class LlamaEngine:
         matrix product, with no Python loop over heads and no copies of the shared keys.
         """
         n, heads, kv, d = h.shape[0], self.heads, self.kv_heads, self.head_dim
-        qkv = h @ layer.qkv
-        if layer.qkv_bias is not None:
-            qkv += layer.qkv_bias
-        qkv = qkv.reshape(n, heads + 2 * kv, d)
+        qkv = linear(h, layer.qkv, layer.qkv_bias).reshape(n, heads + 2 * kv, d)
         qk = rotate(qkv[:, : heads + kv], cos, sin)  # positions enter through q and k only
         q, k, v = qk[:, :heads], qk[:, heads:], qkv[:, heads + kv :]
         keys, values = cache.store(i, k.transpose(1, 0, 2), v.transpose(1, 0, 2))  # [kv, total, d]
@@ -314,22 +303,14 @@ class LlamaEngine:
         scores /= scores.sum(axis=-1, keepdims=True)
         mixed = scores @ values  # each query's weighted average of the values it attends to
         mixed = mixed.reshape(heads, n, d).transpose(1, 0, 2).reshape(n, heads * d)
-        out = mixed @ layer.out
-        if layer.out_bias is not None:
-            out += layer.out_bias
-        return out, scores.reshape(heads, n, total)
+        return linear(mixed, layer.out, layer.out_bias), scores.reshape(heads, n, total)
 
     def _mlp(self, layer: LlamaLayer, h: np.ndarray) -> np.ndarray:
         """SwiGLU: down(silu(gate(h)) * up(h)). The gate decides, per hidden unit, how much of `up` passes."""
-        gate_up = h @ layer.gate_up
-        if layer.gate_up_bias is not None:
-            gate_up += layer.gate_up_bias
+        gate_up = linear(h, layer.gate_up, layer.gate_up_bias)
         gate, up = gate_up[:, : self.intermediate], gate_up[:, self.intermediate :]
         # silu(x) = x·sigmoid(x), and sigmoid(x) = (1 + tanh(x/2)) / 2 never overflows, unlike 1/(1+e^-x)
-        out = (gate * (0.5 + 0.5 * np.tanh(0.5 * gate)) * up) @ layer.down
-        if layer.down_bias is not None:
-            out += layer.down_bias
-        return out
+        return linear(gate * (0.5 + 0.5 * np.tanh(0.5 * gate)) * up, layer.down, layer.down_bias)
 
     def _rotary(self, total: int) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin tables [positions, head_dim/2], grown (doubled) as positions are reached."""
@@ -356,15 +337,21 @@ class LlamaEngine:
         array = np.asarray(ids)
         if array.ndim != 1 or len(array) == 0:
             raise InputError("the model needs at least one token id (a flat list of integers)")
-        if array.dtype.kind not in "iu":
-            bad = next((x for x in ids if not isinstance(x, (int, np.integer))), ids[0])
-            raise InvalidTokenId(bad, self.vocab)
-        if array.min() < 0 or array.max() >= self.vocab:
-            raise InvalidTokenId(int(array.min() if array.min() < 0 else array.max()), self.vocab)
+        if array.dtype.kind not in "iu" or array.min() < 0 or array.max() >= self.vocab:
+            raise InvalidTokenId(next(x for x in ids if not isinstance(x, (int, np.integer)) or not 0 <= x < self.vocab),
+                                 self.vocab)
         return array.astype(np.intp, copy=False)
 
     def __repr__(self) -> str:
         return f"<LlamaEngine {self.num_layers} layers, {self.num_parameters:,} parameters, numpy/{self.dtype}>"
+
+
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """x @ weight (+ bias): a learned linear map, as torch's nn.Linear with its weight pre-transposed."""
+    out = x @ weight
+    if bias is not None:
+        out += bias
+    return out
 
 
 def rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
@@ -398,7 +385,7 @@ def rope_frequencies(config: dict, head_dim: int) -> np.ndarray:
     if kind == "default":
         return inv_freq.astype(np.float32)
     if kind == "linear":
-        return (inv_freq / float(params["factor"])).astype(np.float32)
+        return (inv_freq / _rope_number(params, "factor")).astype(np.float32)
     if kind == "llama3":
         return _llama3_frequencies(inv_freq, params, config)
     raise ModelError(f"rope_type {kind!r} is not supported by the numpy engine (default, linear, llama3 are); {_USE_TORCH}")
@@ -407,15 +394,22 @@ def rope_frequencies(config: dict, head_dim: int) -> np.ndarray:
 def _llama3_frequencies(inv_freq: np.ndarray, params: dict, config: dict) -> np.ndarray:
     """Llama 3.1's rescaling: wavelengths shorter than original_len / high_freq_factor are kept, those
     longer than original_len / low_freq_factor are divided by `factor`, and the band between is blended."""
-    factor, low, high = (float(params[key]) for key in ("factor", "low_freq_factor", "high_freq_factor"))
-    original = params.get("original_max_position_embeddings") or config.get("original_max_position_embeddings") \
-        or config["max_position_embeddings"]
+    factor, low, high = (_rope_number(params, key) for key in ("factor", "low_freq_factor", "high_freq_factor"))
+    # a top-level original_max_position_embeddings wins over rope_scaling's, as in transformers
+    original = _rope_number(params | config, "original_max_position_embeddings", config.get("max_position_embeddings"))
     wavelen = 2 * math.pi / inv_freq
     scaled = np.where(wavelen > original / low, inv_freq / factor, inv_freq)
     smooth = (original / wavelen - low) / (high - low)
     blended = (1 - smooth) * scaled / factor + smooth * scaled
     middle = (wavelen >= original / high) & (wavelen <= original / low)
     return np.where(middle, blended, scaled).astype(np.float32)
+
+
+def _rope_number(params: dict, key: str, default: float | None = None) -> float:
+    value = params.get(key, default)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise ModelError(f"the rotary settings need a positive {key} (found {value!r}); fix config.json's rope_scaling")
+    return float(value)
 
 
 # --- reading and checking the files --------------------------------------------------------------
@@ -429,7 +423,7 @@ def read_safetensors(folder: Path) -> dict[str, np.ndarray]:
 
     index = folder / "model.safetensors.index.json"
     if index.is_file():
-        names = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        names = sorted(set(read_json(index, error=ModelError, expect=dict).get("weight_map", {}).values()))
     elif (folder / "model.safetensors").is_file():
         names = ["model.safetensors"]
     else:
@@ -451,8 +445,7 @@ def _from_bytes(key: str, view: dict) -> np.ndarray:
     kind = _STORED.get(view["dtype"])
     if kind is None:
         raise ModelError(f"tensor {key} is stored as {view['dtype']}; the numpy engine reads F32, F16 and BF16 weights")
-    array = np.frombuffer(view["data"], dtype=kind).reshape(view["shape"])
-    return array
+    return np.frombuffer(view["data"], dtype=kind).reshape(view["shape"])
 
 
 def _to_float(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -463,10 +456,8 @@ def _to_float(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def _pick_dtype(dtype: str) -> np.dtype:
-    if dtype in ("auto", "float32"):
-        return np.dtype(np.float32)
-    if dtype == "float64":
-        return np.dtype(np.float64)
+    if dtype in ("auto", "float32", "float64"):
+        return np.dtype(np.float64 if dtype == "float64" else np.float32)
     raise ModelError(f"dtype {dtype!r} is not supported by the numpy engine; use float32 (or float64 to check numerics)")
 
 
@@ -514,11 +505,10 @@ def _check_tensors(engine: LlamaEngine, tensors: dict[str, np.ndarray]) -> int:
             f"{p}mlp.gate_proj.weight": (e.intermediate, e.hidden), f"{p}mlp.up_proj.weight": (e.intermediate, e.hidden),
             f"{p}mlp.down_proj.weight": (e.hidden, e.intermediate),
         })
-        for name, size in (("self_attn.q_proj", q), ("self_attn.k_proj", kv), ("self_attn.v_proj", kv),
-                           ("self_attn.o_proj", e.hidden), ("mlp.gate_proj", e.intermediate),
-                           ("mlp.up_proj", e.intermediate), ("mlp.down_proj", e.hidden)):
-            if f"{p}{name}.bias" in tensors:
-                expected[f"{p}{name}.bias"] = (size,)
+    for name in [n for n in tensors if n.endswith("_proj.bias")]:  # optional (attention_bias, mlp_bias)
+        weight = expected.get(name.removesuffix(".bias") + ".weight")
+        if weight:
+            expected[name] = weight[:1]  # one bias per output row
     for name, shape in expected.items():
         if name not in tensors:
             raise ModelError(f"the weights lack {name}; the checkpoint does not match its config.json (re-save it)")
