@@ -104,6 +104,7 @@ def max_diff(ours: np.ndarray, theirs) -> float:
 
 
 # --- prism-tiny against transformers ------------------------------------------------------------
+@pytest.mark.slow
 def test_next_token_logits_match_transformers_on_50_prompts():
     cases = prompts()
     assert len(cases) == 50 and min(map(len, cases)) == 1 and max(map(len, cases)) == 60
@@ -114,6 +115,7 @@ def test_next_token_logits_match_transformers_on_50_prompts():
         assert max_diff(ours, theirs) <= TOLERANCE, ids
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["def add(a, b):\n", "The history of the printing press"])
 def test_greedy_200_tokens_match_transformers_generate(text):
     torch = pytest.importorskip("torch")

@@ -12,9 +12,9 @@ It reads the same files transformers reads (`config.json` + `model.safetensors`)
 layout; anything else is refused with a `ModelError` that says to use the torch engine.
 
     >>> engine = LlamaEngine.from_folder(Path("src/tokenprism/assets/prism-tiny"))   # doctest: +SKIP
-    >>> step = engine.forward([12, 34])                 # logits for the token after 34, and a cache
-    >>> step = engine.forward([56], step.cache)         # one more token: only its own maths is done
-    >>> int(step.logits.argmax())                       # the greedy next id                # doctest: +SKIP
+    >>> step = engine.forward([12, 34])          # logits for the token after 34, and a cache  # doctest: +SKIP
+    >>> step = engine.forward([56], step.cache)  # one more token: only its own maths is done  # doctest: +SKIP
+    >>> int(step.logits.argmax())                # the greedy next id                          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -219,8 +219,8 @@ class LlamaEngine:
         A cache passed in is read and grown in place, as transformers' DynamicCache is (even with
         use_cache=False, which only means that no cache is made or returned).
 
-        >>> first = engine.forward([12, 34])                           # doctest: +SKIP
-        >>> engine.forward([56], first.cache).logits                   # same as engine.forward([12, 34, 56])
+        >>> first = engine.forward([12, 34])                                    # doctest: +SKIP
+        >>> engine.forward([56], first.cache).logits  # = forward([12, 34, 56])  # doctest: +SKIP
         """
         work = cache if cache is not None else self.new_cache(len(ids) if not use_cache else max(64, len(ids)))
         x, states, weights = self._decode(self._check_ids(ids), work, hidden_states=hidden_states, attentions=attentions)
