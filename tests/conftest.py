@@ -25,6 +25,8 @@ DATA = REPO / "tests" / "data"
 #: The full set beside the repo, including files we may not redistribute (StarCoder2, Llama's tokenizer.model).
 SHARED = REPO.parent / "shared"
 SHARED_FIXTURES = SHARED / "fixtures"
+#: The bundled model (the project's own files), a stand-in where a test needs StarCoder's FIM sentinels.
+PRISM_TINY = REPO / "src" / "tokenprism" / "assets" / "prism-tiny"
 
 # Why a file is not in tests/data (the skip reason names it); first matching prefix wins.
 NOT_VENDORED = {
@@ -37,15 +39,24 @@ NOT_VENDORED = {
 
 
 def find_fixture(relative: str) -> Path | None:
-    """tests/data/<relative> when vendored, else ../shared/fixtures/<relative>, else None.
+    """tests/data/<relative> when vendored, else ../shared/fixtures/<relative>, else None. A folder that
+    ../shared holds with more files than tests/data (phi-3-mini with Llama's tokenizer.model, the whole
+    corpus) is taken from there, so that with ../shared every test sees the full set.
 
     >>> find_fixture("tokenizers/gpt2/vocab.json").relative_to(DATA).as_posix()
     'tokenizers/gpt2/vocab.json'
     """
-    for root in (DATA, SHARED_FIXTURES):
-        if (root / relative).exists():
-            return root / relative
+    vendored, shared = DATA / relative, SHARED_FIXTURES / relative
+    if vendored.is_dir() and shared.is_dir() and _names(shared) - _names(vendored):
+        return shared
+    for path in (vendored, shared):
+        if path.exists():
+            return path
     return None
+
+
+def _names(folder: Path) -> set[str]:
+    return {path.name for path in folder.iterdir()}
 
 
 def missing_reason(relative: str) -> str:
@@ -54,10 +65,11 @@ def missing_reason(relative: str) -> str:
     return f"fixture {relative} not found: not in tests/data ({why}) and ../shared/fixtures is absent beside the repo"
 
 
-def fixture(relative: str) -> Path:
-    """Path of a real fixture file or folder (tests/data first, then ../shared/fixtures), or skip the test
-    with the reason."""
-    path = find_fixture(relative)
+def fixture(relative: str, *, instead: Path | None = None) -> Path:
+    """Path of a real fixture file or folder (tests/data first, then ../shared/fixtures), else `instead`
+    when given (a stand-in for a test that does not depend on this exact file, e.g. prism-tiny's tokenizer,
+    which has StarCoder's FIM sentinels at the same ids, for StarCoder2's), else skip the test with the reason."""
+    path = find_fixture(relative) or instead
     if path is None:
         pytest.skip(missing_reason(relative))
     return path

@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO, fixture, missing_reason
+from conftest import FIXTURES, PRISM_TINY, fixture, missing_reason
 
 FAKE_GPT2 = FIXTURES / "models/fake-gpt2-random-tiny"  # vendored in tests/data
-PRISM_TINY = REPO / "src" / "tokenprism" / "assets" / "prism-tiny"
 
 #: Specs the parity tests run on; prism-tiny is skipped until the bundled folder exists.
 MODEL_SPECS = [

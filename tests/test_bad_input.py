@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fixture
+from conftest import PRISM_TINY, fixture
 from tokenprism import (
     InvalidTokenId,
     TokenizerFileError,
@@ -32,7 +32,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def test_truncated_tokenizer_json(tmp_path: Path) -> None:
-    data = fixture("tokenizers/starcoder2/tokenizer.json").read_bytes()
+    data = fixture("tokenizers/starcoder2/tokenizer.json", instead=PRISM_TINY / "tokenizer.json").read_bytes()
     (tmp_path / "tokenizer.json").write_bytes(data[: len(data) // 2])
     with pytest.raises(TokenizerFileError) as err:
         load_tokenizer(tmp_path)
@@ -122,7 +122,7 @@ def test_control_characters(tok, text: str) -> None:
 def test_million_repeats(ch: str) -> None:
     from tokenizers import Tokenizer as Raw
 
-    path = fixture("tokenizers/starcoder2/tokenizer.json")
+    path = fixture("tokenizers/starcoder2/tokenizer.json", instead=PRISM_TINY / "tokenizer.json")
     tok = load_tokenizer(path)
     text = ch * 1_000_000
     assert tok.count(text) == len(Raw.from_file(str(path)).encode(text, add_special_tokens=False).ids)

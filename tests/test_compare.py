@@ -11,7 +11,7 @@ import os
 import pytest
 
 from conftest import TOKENIZER_FIXTURES, fixture
-from hub_cache import build_hub_cache, hub_env
+from hub_cache import HUB_FILES, build_hub_cache, hub_env
 from tokenprism.compare import BOOK_TEXT, PRESETS, Comparison, compare, find_disagreements
 
 EXPECTED_KEYS = {"tokenizer", "count", "ids", "tokens", "chars_per_token", "bytes_per_token", "unknown", "lossless"}
@@ -96,6 +96,7 @@ REFERENCES = {
 
 @pytest.mark.parametrize("spec", list(REFERENCES))
 def test_hub_rows_equal_tokenizers_library_and_expected_file(book, expected, spec):
+    fixture(f"tokenizers/{HUB_FILES[spec][0]}")  # the repo's files (StarCoder2's are not vendored)
     key, reference = REFERENCES[spec]
     row = next(r for r in book.rows if r.tokenizer == spec)
     assert row.encoding.ids == reference(BOOK_TEXT)
@@ -201,6 +202,7 @@ def _covered(enc) -> set[int]:
 
 
 def test_disagreements_are_exactly_where_cuts_differ(book):
+    fixture("tokenizers/starcoder2/tokenizer.json")  # a book row (not vendored: OpenRAIL-M)
     encs = {r.tokenizer: r.encoding for r in book.rows if r.ok}
     disputed = set()
     for p in range(1, len(BOOK_TEXT)):

@@ -12,7 +12,7 @@ import pytest
 from tokenprism.cli import main
 from tokenprism.fim import Sentinels, unpermute
 
-from conftest import fixture
+from conftest import PRISM_TINY, fixture
 
 DOCS = [
     "def add(a, b):\n    return a + b\n",
@@ -27,7 +27,7 @@ STAR = Sentinels.starcoder()
 
 @pytest.fixture(scope="module")
 def starcoder2() -> str:
-    return str(fixture("tokenizers/starcoder2"))
+    return str(fixture("tokenizers/starcoder2", instead=PRISM_TINY))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from conftest import fixture
+from conftest import PRISM_TINY, fixture
 
 from tokenprism import load_tokenizer
 from tokenprism.errors import InputError, UsageError
@@ -76,7 +76,7 @@ def _gpt2_base():
 def build(name: str, tmp: Path):
     """(raw `tokenizers.Tokenizer`, tokenprism Tokenizer) for a family."""
     if name == "starcoder":
-        path = fixture("tokenizers/starcoder2")
+        path = fixture("tokenizers/starcoder2", instead=PRISM_TINY)
         return _raw(path / "tokenizer.json"), load_tokenizer(str(path))
     if name == "qwen":
         raw = _raw(fixture("tokenizers/qwen2/tokenizer.json.gz"))

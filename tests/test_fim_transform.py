@@ -12,7 +12,7 @@ import tokenprism
 from tokenprism.errors import InputError, UsageError
 from tokenprism.fim import Fragment, Sentinels, shares, transform, transform_document, transform_fragment, unpermute
 
-from conftest import fixture
+from conftest import PRISM_TINY, fixture
 
 S = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
 # Any text at all except the sentinels themselves (which the transform refuses, tested below).
@@ -24,7 +24,7 @@ def starcoder2():
     """The reference library's own tokenizer object: the transform needs only `.encode(...).offsets`."""
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_file(str(fixture("tokenizers/starcoder2/tokenizer.json")))
+    return Tokenizer.from_file(str(fixture("tokenizers/starcoder2/tokenizer.json", instead=PRISM_TINY / "tokenizer.json")))
 
 
 @given(docs=documents, seed=st.integers(0, 2**31), spm_rate=st.sampled_from([0.0, 0.5, 1.0]))
@@ -127,7 +127,7 @@ def test_bad_input_is_a_clear_error() -> None:
 
 
 def test_sentinels_from_real_tokenizers(tmp_path) -> None:
-    starcoder2 = tokenprism.load_tokenizer(str(fixture("tokenizers/starcoder2")))
+    starcoder2 = tokenprism.load_tokenizer(str(fixture("tokenizers/starcoder2", instead=PRISM_TINY)))
     assert Sentinels.from_tokenizer(starcoder2) == Sentinels.starcoder()
     qwen = _tokenizer_with(tmp_path / "qwen.json", ["<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"])
     assert Sentinels.from_tokenizer(qwen).as_tuple() == ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|endoftext|>")
@@ -155,7 +155,7 @@ def test_sentinels_must_be_single_special_tokens(starcoder2) -> None:
     ]
     with pytest.raises(InputError, match="single special token"):
         S.check_single_tokens(starcoder2)
-    wrapped = tokenprism.load_tokenizer(str(fixture("tokenizers/starcoder2")))
+    wrapped = tokenprism.load_tokenizer(str(fixture("tokenizers/starcoder2", instead=PRISM_TINY)))
     with pytest.raises(InputError, match="ordinary token"):
         Sentinels("<fim_prefix>", "<fim_suffix>", "def", "<|endoftext|>").check_single_tokens(wrapped)
 

@@ -4,7 +4,7 @@ its own choosing, so the text still starts exactly as the user wrote it (healing
 from __future__ import annotations
 
 import pytest
-from conftest import fixture
+from conftest import PRISM_TINY, fixture
 from model_helpers import load
 
 from tokenprism import load_tokenizer
@@ -91,7 +91,7 @@ def test_infill_heals_by_default_and_keeps_the_text_whole(tiny) -> None:
 
 
 def test_prompt_only_heals_for_any_tokenizer() -> None:
-    tok = load_tokenizer(str(fixture("tokenizers/starcoder2")))
+    tok = load_tokenizer(str(fixture("tokenizers/starcoder2", instead=PRISM_TINY)))
     prompt = assemble_fim_prompt(tok, prefix="x = ", suffix="", heal=True)
     assert prompt.text == "<fim_prefix>x =<fim_suffix><fim_middle>" and prompt.healed == b" "
     assert assemble_fim_prompt(tok, prefix="", suffix="y", heal=True).healed == b""

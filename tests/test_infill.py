@@ -158,7 +158,7 @@ def test_cli_usage_errors(capsys) -> None:
 
 def test_cli_prompt_only_needs_no_model(capsys) -> None:
     """--prompt-only -t assembles for any tokenizer, without torch or transformers."""
-    starcoder2 = str(fixture("tokenizers/starcoder2"))
+    starcoder2 = str(fixture("tokenizers/starcoder2", instead=PRISM_TINY))
     script = (
         "import sys; from tokenprism.cli import main\n"
         f"code = main(['infill', '--prompt-only', '-t', {starcoder2!r}, '--prefix', 'x = ', '--suffix', '', '--json', '--no-heal'])\n"
