@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence, TypeVar
 
@@ -21,7 +22,7 @@ from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
 if TYPE_CHECKING:
     from .roundtrip import IdBatch, RoundTripCheck
 
-__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "SPECIAL_ROLES"]
+__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "bytes_to_unicode", "unicode_to_bytes", "SPECIAL_ROLES"]
 
 _T = TypeVar("_T")
 
@@ -74,6 +75,30 @@ def guard(action: str, path: str | Path, fn: Callable[[], _T]) -> _T:
     except BaseException as exc:  # noqa: BLE001 - PanicException is a BaseException
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TokenizerFileError(f"cannot {action} {path}: {reason[:200]}") from None
+
+
+@lru_cache(maxsize=1)
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte → printable character table, used by every byte-level BPE (``Ġ`` is the space byte).
+
+    Printable Latin-1 bytes map to themselves; the other 68 are shifted to U+0100 and up so that
+    every byte has a visible, non-whitespace character.
+    """
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    table, shift = {}, 0
+    for b in range(256):
+        if b in keep:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + shift)
+            shift += 1
+    return table
+
+
+@lru_cache(maxsize=1)
+def unicode_to_bytes() -> dict[str, int]:
+    """The inverse of `bytes_to_unicode`: a byte-level piece's character → the byte it stands for."""
+    return {c: b for b, c in bytes_to_unicode().items()}
 
 
 class TokenizerInfo(NamedTuple):

@@ -1,48 +1,22 @@
-"""Hugging Face `tokenizers` backend: tokenizer.json (also .gz), vocab.txt (WordPiece), vocab.json + merges.txt.
-
-The files a folder holds decide how the `tokenizers.Tokenizer` is built; tokenizer_config.json and
-special_tokens_map.json add roles, the chat template and the max length, as transformers reads them.
+"""Hugging Face `tokenizers` backend: a `tokenizers.Tokenizer` with the settings transformers reads
+beside it (roles, chat template, max length), and what the contract asks of it, read off its own
+components (decoder, normaliser, pre-tokenizer, model). Building one from files: hf_files.py.
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from itertools import compress
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..errors import TokenizerFileError
-from .base import Tokenizer, guard
+from .base import Tokenizer, bytes_to_unicode, unicode_to_bytes
 from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
 
+# bytes_to_unicode lives in base.py (every byte-level vocabulary shares it); still importable from here.
 __all__ = ["HFTokenizer", "bytes_to_unicode"]
-
-
-@lru_cache(maxsize=1)
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte → printable character table, used by every byte-level BPE (``Ġ`` is the space byte).
-
-    Printable Latin-1 bytes map to themselves; the other 68 are shifted to U+0100 and up so that
-    every byte has a visible, non-whitespace character.
-    """
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    table, shift = {}, 0
-    for b in range(256):
-        if b in keep:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + shift)
-            shift += 1
-    return table
-
-
-@lru_cache(maxsize=1)
-def _unicode_to_bytes() -> dict[str, int]:
-    return {c: b for b, c in bytes_to_unicode().items()}
 
 
 def piece_decoder(decoder_state: dict[str, Any] | None) -> Callable[[str], bytes]:
@@ -53,7 +27,7 @@ def piece_decoder(decoder_state: dict[str, Any] | None) -> Callable[[str], bytes
     """
     kinds = _decoder_kinds(decoder_state)
     if "ByteLevel" in kinds:
-        table = _unicode_to_bytes()
+        table = unicode_to_bytes()
 
         def byte_level(piece: str) -> bytes:
             try:
@@ -318,94 +292,3 @@ class _LazyAdded:
     def __call__(self) -> list[int]:
         mask = self.enc.special_tokens_mask
         return list(compress(range(len(mask)), mask))
-
-
-# --- building from files ----------------------------------------------------------------------
-def load_tokenizer_json(path: Path) -> Any:
-    """A tokenizer.json as transformers uses it: without the file's own padding and truncation
-    (sentence-transformers folders pad every text to 128 tokens; tokenizer(text) does not)."""
-    raw = _read_tokenizer_json(path)
-    raw.no_padding()
-    raw.no_truncation()
-    return raw
-
-
-def _read_tokenizer_json(path: Path) -> Any:
-    from tokenizers import Tokenizer as RawTokenizer
-
-    if path.name.endswith(".gz"):
-        import gzip  # only for .json.gz files
-
-        def read() -> Any:
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                return RawTokenizer.from_str(fh.read())
-
-        return guard("load tokenizer file", path, read)
-    return guard("load tokenizer file", path, lambda: RawTokenizer.from_file(str(path)))
-
-
-def build_wordpiece(vocab_path: Path, *, lowercase: bool) -> Any:
-    """A BERT tokenizer from a bare vocab.txt, built as transformers' BertTokenizerFast builds it."""
-    from tokenizers import Tokenizer as RawTokenizer
-    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors
-
-    vocab = read_vocab_txt(vocab_path)
-    tok = RawTokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
-    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lowercase)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece(prefix="##")
-    specials = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab]
-    tok.add_special_tokens(specials)
-    if "[CLS]" in vocab and "[SEP]" in vocab:
-        cls, sep = ("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])
-        tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[cls, sep]
-        )
-    return tok
-
-
-def read_vocab_txt(path: Path) -> dict[str, int]:
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TokenizerFileError(f"cannot read {path}: {exc}") from None
-    if lines and lines[-1] == "":
-        lines.pop()
-    vocab: dict[str, int] = {}
-    for line in lines:
-        vocab.setdefault(line.rstrip("\r"), len(vocab))
-    if not vocab:
-        raise TokenizerFileError(f"{path} holds no vocabulary entries")
-    return vocab
-
-
-def vocab_is_lowercase(vocab: dict[str, int]) -> bool:
-    """A WordPiece vocab with no upper-case letters outside its [SPECIAL] tokens was made for lowercased text.
-    (Letters like 'ℝ' look upper-case but have no lower case; lowercasing keeps them, so they don't count.)"""
-    return not any(
-        ch != ch.lower() for piece in vocab if not (piece.startswith("[") and piece.endswith("]")) for ch in piece
-    )
-
-
-def build_byte_level_bpe(vocab_path: Path, merges_path: Path) -> Any:
-    """A GPT-2 style tokenizer from vocab.json + merges.txt, as transformers' GPT2TokenizerFast builds it."""
-    from tokenizers import Tokenizer as RawTokenizer
-    from tokenizers import decoders, models, pre_tokenizers, processors
-
-    def build() -> Any:
-        vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
-        merges = []
-        for line in merges_path.read_text(encoding="utf-8").split("\n"):
-            if line.startswith("#version") or not line.strip():
-                continue
-            left, _, right = line.partition(" ")
-            merges.append((left, right))
-        tok = RawTokenizer(models.BPE(vocab, merges, fuse_unk=False))
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.decoder = decoders.ByteLevel()
-        tok.post_processor = processors.ByteLevel(trim_offsets=False)
-        if "<|endoftext|>" in vocab:
-            tok.add_special_tokens(["<|endoftext|>"])
-        return tok
-
-    return guard("load vocab.json + merges.txt from", vocab_path.parent, build)

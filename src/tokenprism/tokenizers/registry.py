@@ -18,14 +18,15 @@ import os
 import re
 import threading
 from fnmatch import fnmatchcase
+from importlib import import_module
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from ..errors import TokenizerFileError, TokenizerNotFound
 from .base import Tokenizer
 
-__all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "available_offline", "BUNDLED",
-           "bundled_path", "TokenizerFileKind", "TOKENIZER_FILE_KINDS", "TOKENIZER_FILES"]
+__all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "available_offline", "hub_patterns",
+           "BUNDLED", "bundled_path", "TokenizerFileKind", "TOKENIZER_FILE_KINDS"]
 
 #: A loader: (the file, the name the user gave) → a tokenizer. It imports its backend itself, so
 #: that the table costs nothing to import.
@@ -76,13 +77,11 @@ def _load_uncached(spec: str, revision: str | None) -> Tokenizer:
     path = Path(spec).expanduser()
     if path.exists():
         return load_local(path, name=spec)
-    from .tik import TiktokenTokenizer, encoding_for_alias, load_named_encoding
+    from .tik import from_encoding_name
 
-    encoding_name = encoding_for_alias(spec)
-    if encoding_name is not None:
-        enc, source, inferred = load_named_encoding(encoding_name)
-        alias = [] if encoding_name == spec else [f"{spec} uses the OpenAI encoding {encoding_name}"]
-        return TiktokenTokenizer(enc, name=spec, source=source, inferred=alias + inferred)
+    named = from_encoding_name(spec)
+    if named is not None:
+        return named
     if is_hub_id(spec) and not spec.endswith(_file_suffixes()):
         folder = resolve_hub_files(spec, revision=revision)
         tok = load_local(folder, name=spec)
@@ -95,9 +94,9 @@ def _load_uncached(spec: str, revision: str | None) -> Tokenizer:
 
 
 def resolve_hub_files(repo_id: str, *, revision: str | None = None, patterns: tuple[str, ...] | None = None) -> Path:
-    """Download (or find in the cache) the files of a Hub repo that match `patterns` (by default the
-    tokenizer files of `TOKENIZER_FILE_KINDS`); the local folder."""
-    patterns = TOKENIZER_FILES if patterns is None else patterns
+    """Download (or find in the cache) the files of a Hub repo that match `patterns` (by default
+    `hub_patterns()`, a tokenizer's files); the local folder."""
+    patterns = hub_patterns() if patterns is None else patterns
     try:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import (
@@ -175,6 +174,15 @@ def _load_file(path: Path, *, name: str) -> Tokenizer:
     return kind.load(path, name)
 
 
+def hub_patterns() -> tuple[str, ...]:
+    """The files a Hub id's tokenizer is built from (the table's rows marked `hub`): what is downloaded.
+
+    >>> "tokenizer.json" in hub_patterns() and "*.json" not in hub_patterns()
+    True
+    """
+    return tuple(k.pattern for k in TOKENIZER_FILE_KINDS if k.hub)
+
+
 def _expected() -> str:
     """The kinds of file a tokenizer is built from, for error messages."""
     shown = [k.what for k in TOKENIZER_FILE_KINDS if k.what]
@@ -190,72 +198,6 @@ def _file_suffixes() -> tuple[str, ...]:
     return tuple({"." + k.pattern.rsplit(".", 1)[-1] for k in TOKENIZER_FILE_KINDS})
 
 
-# --- the loaders: one per kind of file ---------------------------------------------------------
-def _from_tokenizer_json(path: Path, name: str) -> Tokenizer:
-    from .config import settings_beside
-    from .hf import HFTokenizer, load_tokenizer_json
-
-    raw = load_tokenizer_json(path)
-    config = settings_beside(path)
-    return HFTokenizer(raw, name=name, source=str(path), config=config, files=_files(path, config))
-
-
-def _from_bpe_files(path: Path, name: str) -> Tokenizer:
-    from .config import settings_beside
-    from .hf import HFTokenizer, build_byte_level_bpe
-
-    merges = path.parent / "merges.txt"
-    if not merges.is_file():
-        raise TokenizerFileError(f"{path} needs merges.txt beside it (a GPT-2 style BPE has both)")
-    config = settings_beside(path)
-    roles = {"bos": "<|endoftext|>", "eos": "<|endoftext|>", "unk": "<|endoftext|>"}
-    inferred = [] if config else ["GPT-2 style byte-level BPE (no prefix space), <|endoftext|> as bos/eos/unk"]
-    return HFTokenizer(
-        build_byte_level_bpe(path, merges), name=name, source=str(path.parent), config=config,
-        default_roles=roles, inferred=inferred, files=[str(path), str(merges)],
-    )
-
-
-def _from_vocab_txt(path: Path, name: str) -> Tokenizer:
-    from .config import settings_beside
-    from .hf import HFTokenizer, build_wordpiece, read_vocab_txt, vocab_is_lowercase
-
-    config = settings_beside(path)
-    inferred = []
-    if "do_lower_case" in config:
-        lowercase = bool(config["do_lower_case"])
-    else:
-        lowercase = vocab_is_lowercase(read_vocab_txt(path))
-        inferred.append(
-            "lowercases text (the vocab has no upper-case letters)" if lowercase else "keeps case (the vocab has upper-case letters)"
-        )
-    inferred.append("BERT WordPiece: [CLS] text [SEP], split on whitespace and punctuation")
-    roles = {"unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "mask": "[MASK]"}
-    return HFTokenizer(
-        build_wordpiece(path, lowercase=lowercase), name=name, source=str(path), config=config,
-        default_roles=roles, inferred=inferred, files=_files(path, config),
-    )
-
-
-def _from_spm(path: Path, name: str) -> Tokenizer:
-    from .config import settings_beside
-    from .spm import SentencePieceTokenizer
-
-    return SentencePieceTokenizer(path, name=name, config=settings_beside(path))
-
-
-def _from_tiktoken(path: Path, name: str) -> Tokenizer:
-    from .tik import TiktokenTokenizer, encoding_from_ranks_file
-
-    enc, inferred = encoding_from_ranks_file(path)
-    return TiktokenTokenizer(enc, name=name, source=str(path), inferred=inferred, files=[str(path)])
-
-
-def _files(path: Path, config: dict) -> list[str]:
-    extra = [str(path.parent / "tokenizer_config.json")] if config else []
-    return [str(path)] + extra
-
-
 # --- the table ----------------------------------------------------------------------------------
 class TokenizerFileKind(NamedTuple):
     """One kind of tokenizer file: the name (or glob on the name) it goes by and what builds a
@@ -268,32 +210,48 @@ class TokenizerFileKind(NamedTuple):
     hub: bool = True  # downloaded for a Hub id
 
 
+def _lazy(module: str, function: str) -> Loader:
+    """The loader `function` of the backend module `module`, imported only when a file of its kind is
+    loaded: the table costs nothing to import, and a backend's loader lives in the backend.
+
+    >>> _lazy("spm", "from_model_file").__qualname__
+    'spm.from_model_file'
+    """
+
+    def load(path: Path, name: str) -> Tokenizer:
+        return getattr(import_module(f"{__package__}.{module}"), function)(path, name)
+
+    load.__qualname__ = f"{module}.{function}"
+    return load
+
+
 _K = TokenizerFileKind
+_HF_JSON = _lazy("hf_files", "from_tokenizer_json")
+_SPM = _lazy("spm", "from_model_file")
+_WORDPIECE = _lazy("hf_files", "from_vocab_txt")
 
 #: Every kind of file a tokenizer is read from. A file given by path takes the first row its name
 #: matches (so exact names come before globs); a folder is searched row by row; a Hub id downloads
-#: the rows marked `hub`. Adding a backend: its loader above (importing its module lazily) and a row.
+#: the rows marked `hub`. Adding a backend: a module here with a loader `(path, name) -> Tokenizer`,
+#: and a row such as `_K("*.gguf", _lazy("gguf", "from_gguf_file"), "a .gguf file", hub=False)`.
 TOKENIZER_FILE_KINDS: tuple[TokenizerFileKind, ...] = (
-    _K("tokenizer.json", _from_tokenizer_json, "tokenizer.json(.gz)"),
-    _K("tokenizer.json.gz", _from_tokenizer_json, ""),
-    _K("vocab.json", _from_bpe_files, "vocab.json + merges.txt"),
-    _K("vocab.txt", _from_vocab_txt, "vocab.txt"),
-    _K("tokenizer.model", _from_spm, "a SentencePiece .model"),
-    _K("spiece.model", _from_spm, ""),
-    _K("spm.model", _from_spm, ""),
-    _K("sentencepiece.bpe.model", _from_spm, ""),
-    _K("*.model", _from_spm, "", hub=False),
-    _K("*.tiktoken", _from_tiktoken, "a .tiktoken file"),
+    _K("tokenizer.json", _HF_JSON, "tokenizer.json(.gz)"),
+    _K("tokenizer.json.gz", _HF_JSON, ""),
+    _K("vocab.json", _lazy("hf_files", "from_bpe_files"), "vocab.json + merges.txt"),
+    _K("vocab.txt", _WORDPIECE, "vocab.txt"),
+    _K("tokenizer.model", _SPM, "a SentencePiece .model"),
+    _K("spiece.model", _SPM, ""),
+    _K("spm.model", _SPM, ""),
+    _K("sentencepiece.bpe.model", _SPM, ""),
+    _K("*.model", _SPM, "", hub=False),
+    _K("*.tiktoken", _lazy("tik", "from_ranks_file"), "a .tiktoken file"),
     # read beside the files above (settings, merges); given alone, the folder they are in is loaded
     _K("merges.txt", None, "", search=False),
     _K("tokenizer_config.json", None, "", search=False),
     _K("special_tokens_map.json", None, "", search=False),
     _K("config.json", None, "", search=False, hub=False),
     # a file given by path under another name
-    _K("*.json", _from_tokenizer_json, "", search=False, hub=False),
-    _K("*.json.gz", _from_tokenizer_json, "", search=False, hub=False),
-    _K("*.txt", _from_vocab_txt, "", search=False, hub=False),
+    _K("*.json", _HF_JSON, "", search=False, hub=False),
+    _K("*.json.gz", _HF_JSON, "", search=False, hub=False),
+    _K("*.txt", _WORDPIECE, "", search=False, hub=False),
 )
-
-#: The Hub download patterns (files of the rows marked `hub`).
-TOKENIZER_FILES: tuple[str, ...] = tuple(k.pattern for k in TOKENIZER_FILE_KINDS if k.hub)

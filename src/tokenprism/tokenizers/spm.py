@@ -14,14 +14,19 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from ..errors import TokenizerFileError
 from .base import Tokenizer, guard
-from .config import chat_template_from_config, max_length_from_config, roles_from_config
+from .config import chat_template_from_config, max_length_from_config, roles_from_config, settings_beside
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
 
-__all__ = ["SentencePieceTokenizer"]
+__all__ = ["SentencePieceTokenizer", "from_model_file"]
 
 _BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+def from_model_file(path: Path, name: str) -> SentencePieceTokenizer:
+    """A SentencePiece .model, with tokenizer_config.json and special_tokens_map.json beside it."""
+    return SentencePieceTokenizer(path, name=name, config=settings_beside(path))
 
 
 class SentencePieceTokenizer(Tokenizer):

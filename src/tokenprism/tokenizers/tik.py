@@ -20,7 +20,8 @@ from .base import Tokenizer
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
 
-__all__ = ["TiktokenTokenizer", "ENCODING_NAMES", "encoding_for_alias", "encoding_on_disk", "load_ranks"]
+__all__ = ["TiktokenTokenizer", "ENCODING_NAMES", "encoding_for_alias", "encoding_on_disk", "load_ranks",
+           "from_ranks_file", "from_encoding_name"]
 
 ENCODING_NAMES = ("cl100k_base", "o200k_base", "p50k_base", "p50k_edit", "r50k_base", "o200k_harmony")
 
@@ -157,6 +158,26 @@ def load_named_encoding(name: str) -> tuple[Any, str, list[str]]:
             f"cannot get OpenAI encoding {name!r} ({type(exc).__name__}): offline? pass a local ranks file "
             f"(-t path/to/{name}.tiktoken) or set TOKENPRISM_TIKTOKEN_DIR to a folder holding {name}.tiktoken"
         ) from None
+
+
+def from_ranks_file(path: Path, name: str) -> TiktokenTokenizer:
+    """A local ``*.tiktoken`` ranks file (the split pattern and special tokens from its file name)."""
+    enc, inferred = encoding_from_ranks_file(path)
+    return TiktokenTokenizer(enc, name=name, source=str(path), inferred=inferred, files=[str(path)])
+
+
+def from_encoding_name(spec: str) -> TiktokenTokenizer | None:
+    """The OpenAI encoding a spec names (an encoding name or a model alias), or None when it names none.
+
+    >>> from_encoding_name("bert-base-uncased") is None
+    True
+    """
+    encoding_name = encoding_for_alias(spec)
+    if encoding_name is None:
+        return None
+    enc, source, inferred = load_named_encoding(encoding_name)
+    alias = [] if encoding_name == spec else [f"{spec} uses the OpenAI encoding {encoding_name}"]
+    return TiktokenTokenizer(enc, name=spec, source=source, inferred=alias + inferred)
 
 
 class TiktokenTokenizer(Tokenizer):
