@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from typing import Any, Callable
 
 import click
@@ -66,32 +67,44 @@ def escape(text: str) -> str:
     return escape(text)
 
 
-class _GrowingTable:
-    """The steps so far as a table, built only when the display draws (a few times a second), not at
-    every step: a 200-token run on a terminal costs about what it costs piped."""
+class _TableTail:
+    """The last rows of the steps so far, built only when the display draws (a few times a second),
+    never at every step, and never more rows than the terminal shows."""
 
-    def __init__(self, steps: list, *, show_top: bool) -> None:
-        self.steps, self.show_top = steps, show_top
+    def __init__(self, steps: list, *, show_top: bool, rows: int) -> None:
+        self.steps, self.show_top, self.rows = steps, show_top, rows
 
     def __rich__(self) -> Any:
         from ..render.steps import steps_table
 
-        return steps_table(self.steps, show_top=self.show_top)
+        return steps_table(self.steps[-self.rows :], show_top=self.show_top)
 
 
 def run_live(console: Any, run: Callable[[Callable], Any], *, show_top: bool) -> Any:
-    """Run a generation while a live table grows one row per step (plain output when not a terminal).
-
-    On a terminal the table is redrawn at most 8 times a second, from the steps so far; piped, it is
-    printed once at the end."""
+    """Run a generation and show its steps as a table. On a terminal the table's last rows grow live,
+    redrawn from the generation's own thread at most 4 times a second (no refresh thread competing
+    with the model for the cores), so a 200-token run costs about what it costs piped; then the whole
+    table is printed once, as it is when the output is piped."""
     from rich.live import Live
 
+    from ..render.steps import steps_table
+
     steps: list = []
-    with Live(_GrowingTable(steps, show_top=show_top), console=console, refresh_per_second=8,
-              auto_refresh=console.is_terminal):
-        result = run(steps.append)
     if not console.is_terminal:
-        console.line()  # the last row printed when the live display closed ends without a newline
+        result = run(steps.append)
+    else:
+        tail = _TableTail(steps, show_top=show_top, rows=max(4, min(console.height - 6, 16)))
+        with Live(tail, console=console, auto_refresh=False, transient=True) as live:
+            drawn = [0.0]
+
+            def on_step(step: Any) -> None:
+                steps.append(step)
+                if time.monotonic() - drawn[0] >= 0.25:
+                    live.refresh()
+                    drawn[0] = time.monotonic()
+
+            result = run(on_step)
+    console.print(steps_table(steps, show_top=show_top))
     return result
 
 

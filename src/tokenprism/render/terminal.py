@@ -6,6 +6,8 @@ same per id as in the HTML (`render.html.id_rgb`).
 
 from __future__ import annotations
 
+import functools
+
 from typing import TYPE_CHECKING, Iterable
 
 from rich.console import Group
@@ -26,6 +28,13 @@ DISPLAY_LIMIT = 2000
 
 
 def token_style(token_id: int, *, special: bool = False) -> Style:
+    return _token_style(token_id, special)
+
+
+@functools.lru_cache(maxsize=8192)
+def _token_style(token_id: int, special: bool) -> Style:
+    # One Style per id, kept: rich caches a style's escape codes on the object, and a table of 200 steps
+    # shows each id many times (a fresh Style each time tripled the cost of drawing it on a terminal).
     r, g, b = id_rgb(token_id)
     return Style(bgcolor=f"rgb({r},{g},{b})", color="black", bold=special)
 
