@@ -73,7 +73,7 @@ class Vocab:
     scores: np.ndarray              # float32, one per token
     attrs: list[int]
     ids: dict[str, int]             # role → id: bos, eos, unk, sep, pad, mask, eot, eom, fim_*
-    merges_region: tuple[bytes, int] = (b"", 0)  # the raw merges array, read on first use
+    merges_region: tuple[bytes, np.ndarray] | None = None  # the raw merges array, read on first use
     charsmap: bytes = b""
     add_bos: bool = False
     add_eos: bool = False
@@ -96,12 +96,12 @@ class Vocab:
     def merges(self) -> list[str]:
         """The BPE merges ("left right"), decoded the first time they are needed."""
         if self._merges is None:
-            self._merges = read_strings(*self.merges_region)
+            self._merges = read_strings(*self.merges_region) if self.merges_region is not None else []
         return self._merges
 
     @property
     def n_merges(self) -> int:
-        return self.merges_region[1]
+        return 0 if self.merges_region is None else len(self.merges_region[1])
 
     def ids_with(self, mask: int) -> list[int]:
         """Ids of the tokens whose attributes have any bit of `mask`."""
@@ -201,11 +201,11 @@ def _check_length(gguf: GGUFFile, key: str, have: int, need: int) -> None:
         )
 
 
-def _read_merges(gguf: GGUFFile, *, required: bool) -> tuple[bytes, int]:
+def _read_merges(gguf: GGUFFile, *, required: bool) -> tuple[bytes, np.ndarray] | None:
     if "tokenizer.ggml.merges" not in gguf:
         if required:
             raise TokenizerFileError(f"{gguf.path}: a BPE vocabulary needs tokenizer.ggml.merges, which the file lacks")
-        return b"", 0
+        return None
     return gguf.string_region("tokenizer.ggml.merges")
 
 
