@@ -3,7 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
-# A CPU build of torch first: an unpinned torch pulls several GB of CUDA packages.
+# A virtual environment of the project's own (.venv), unless one is active: Debian's python refuses
+# pip installs outside one (PEP 668). It sees the machine's packages, so what is installed is reused.
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -x .venv/bin/python ] || python3 -m venv --system-site-packages .venv
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+fi
+# torch for the tests that compare with transformers. Where a CPU build of this pin is offered (as on
+# the project's CI machines) pip takes it; on a Linux machine with only the public index the pin is the
+# CUDA build (about 2.7 GB): install the CPU build first as README says if that matters to you.
 python -m pip install -q "torch==2.13.0"
 python -m pip install -q -e ".[all,test]"
 # The browser tests drive Debian's chromium (never `playwright install`, which downloads a browser).
