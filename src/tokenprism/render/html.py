@@ -110,6 +110,25 @@ def decoding_html(dec: Decoding) -> str:
     return f'{STYLE}<div class="tp"><div class="tp-meta">{escape(dec.tokenizer)} · {len(dec.ids)} ids</div><div>{spans}</div><div class="tp-meta">text: {escape(repr(dec.text))}</div></div>'
 
 
+def fact_text(value: object, *, limit: int = 200) -> str:
+    """One fact of an info section as one line: numbers with thousands separators, dicts as
+    "key value, …" (nested ones in parentheses), long or multi-line text cut short with its length.
+
+    >>> fact_text({"Q8_0": {"tensors": 3, "bytes": 1024}, "F32": {"tensors": 1, "bytes": 64}})
+    'Q8_0 (tensors 3, bytes 1,024), F32 (tensors 1, bytes 64)'
+    """
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} ({fact_text(v)})" if isinstance(v, dict) else f"{k} {fact_text(v)}" for k, v in value.items())
+    text = str(value)
+    if len(text) > limit or "\n" in text:
+        return repr(text[:limit]) + f" … ({len(text):,} characters)"
+    return text
+
+
 def info_html(info: TokenizerInfo) -> str:
     """A tokenizer's facts as a two-column table."""
     roles = {t: r for r, t in info.roles.items()}
@@ -118,6 +137,8 @@ def info_html(info: TokenizerInfo) -> str:
         ("tokenizer", info.name), ("source", info.source), ("model type", info.model_type),
         ("vocab size", f"{info.vocab_size:,} ({info.base_vocab_size:,} base)"), ("special tokens", specials or "none"),
         ("chat template", "yes" if info.chat_template else "no"), *(("inferred", n) for n in info.inferred),
+        *((f"{name} {key.replace('_', ' ')}", fact_text(value)) for name, facts in (info.sections or {}).items()
+          for key, value in facts.items() if value is not None),
     ]
     body = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f'{STYLE}<table class="tp">{body}</table>'

@@ -15,7 +15,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from .html import id_rgb
+from .html import fact_text, id_rgb
 
 if TYPE_CHECKING:
     from ..tokenizers.base import TokenizerInfo
@@ -110,6 +110,10 @@ def info_view(info: TokenizerInfo, properties: dict | None = None) -> Group:
         table.add_row(key.replace("_", " "), str(value))
     for note in info.inferred:
         table.add_row("inferred", note)
+    for name, facts in (info.sections or {}).items():
+        for key, value in facts.items():
+            if value is not None:
+                table.add_row(f"{name} {key.replace('_', ' ')}", fact_text(value))
     return Group(table)
 
 

@@ -115,6 +115,8 @@ class TokenizerInfo(NamedTuple):
     chat_template: bool
     inferred: Sequence[str] = ()
     files: Sequence[str] = ()
+    #: facts a backend knows beyond the tokenizer, by section name (a GGUF file's model: "gguf")
+    sections: dict[str, dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +133,7 @@ class TokenizerInfo(NamedTuple):
             "chat_template": self.chat_template,
             "inferred": list(self.inferred),
             "files": list(self.files),
+            **(self.sections or {}),
         }
 
     def _repr_html_(self) -> str:

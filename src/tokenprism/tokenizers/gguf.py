@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .base import Tokenizer, TokenizerInfo, bytes_to_unicode, offsets_from_bytes
+from .base import Tokenizer, TokenizerInfo, offsets_from_bytes, unicode_to_bytes
 from .gguf_file import GGUFFile
 from .gguf_vocab import BYTE, CONTROL, LSTRIP, NORMAL, RSTRIP, UNKNOWN, USER_DEFINED, Vocab, read_vocab
 
@@ -100,8 +100,9 @@ class GGUFTokenizer(Tokenizer):
         return self.vocab.ids.get("unk")
 
     def info(self) -> TokenizerInfo:
-        base = super().info()
-        return base._replace(sections={"gguf": self.facts}) if "sections" in TokenizerInfo._fields else base
+        """The tokenizer's facts and the model file's (architecture, parameters, quantization, …).
+        The chat template is shown as text; it is rendered only by `apply_chat_template`, in a sandbox."""
+        return super().info()._replace(sections={"gguf": self.facts})
 
     # --- encoding -----------------------------------------------------------------------------
     def _partition(self, text: str, parse_special: bool) -> list[tuple[int, int, int | None]]:
@@ -273,15 +274,14 @@ def _split_on(text: str, pieces: list, token: str, tid: int, attr: int) -> list:
     return out
 
 
-_BYTE_OF = {c: b for b, c in bytes_to_unicode().items()}
 
 
 def _decode_byte_level(text: str) -> bytes:
     """llama.cpp's llama_decode_text: each GPT-2 character back to its byte; a character outside the
     table is written as llama.cpp writes it ("[UNK_BYTE_0x…" + the token + "]")."""
-    out = bytearray()
+    out, byte_of = bytearray(), unicode_to_bytes()
     for ch in text:
-        b = _BYTE_OF.get(ch)
+        b = byte_of.get(ch)
         if b is not None:
             out.append(b)
         else:

@@ -38,16 +38,15 @@ def model_facts(gguf: GGUFFile, vocab: Vocab) -> dict[str, Any]:
     arch = _text(gguf, "general.architecture")
     file_type = gguf.get("general.file_type")
     facts: dict[str, Any] = {
-        "file": str(gguf.path),
         "file_size": gguf.size,
-        "gguf_version": gguf.version,
+        "version": gguf.version,
         "architecture": arch,
         "name": _text(gguf, "general.name"),
         "license": _text(gguf, "general.license"),
         "file_type": FILE_TYPES.get(file_type, str(file_type)) if isinstance(file_type, int) else None,
         "parameters": sum(t.n_elements for t in gguf.tensors),
         "tensors": len(gguf.tensors),
-        "quantization": _quantization(gguf),
+        "quantization": _quantization(gguf) or None,  # None: a vocab-only file
         "tokenizer": {
             "model": vocab.model, "pre": vocab.pre or None, "tokens": len(vocab.tokens), "merges": vocab.n_merges,
             "add_bos": vocab.add_bos, "add_eos": vocab.add_eos, "add_space_prefix": vocab.add_space_prefix,

@@ -126,7 +126,7 @@ def read_vocab(gguf: GGUFFile) -> Vocab:
             f"{gguf.path} has {what}; tokenprism reads the llama (SentencePiece), gpt2 (BPE), gemma4, bert (WordPiece) "
             "and t5 (Unigram) tokenizers of GGUF files"
         )
-    pre_name = gguf.typed("tokenizer.ggml.pre", str, "") if kind == "bpe" else ""
+    pre_name = gguf.typed("tokenizer.ggml.pre", str, "")
     pre_type, warning = resolve_pre("gemma4" if model == "gemma4" else pre_name) if kind == "bpe" else (resolve_pre("default")[0], None)
     tokens = _read_tokens(gguf)
     vocab = Vocab(

@@ -245,6 +245,7 @@ TOKENIZER_FILE_KINDS: tuple[TokenizerFileKind, ...] = (
     _K("sentencepiece.bpe.model", _SPM, ""),
     _K("*.model", _SPM, "", hub=False),
     _K("*.tiktoken", _lazy("tik", "from_ranks_file"), "a .tiktoken file"),
+    _K("*.gguf", _lazy("gguf", "from_gguf_file"), "a .gguf file", hub=False),
     # read beside the files above (settings, merges); given alone, the folder they are in is loaded
     _K("merges.txt", None, "", search=False),
     _K("tokenizer_config.json", None, "", search=False),
