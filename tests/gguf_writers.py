@@ -125,13 +125,12 @@ def write_model_gguf(path: Path, tensors: dict[str, tuple[tuple[int, ...], str]]
     writer.add_token_types([2, 3, 3, 1, 1])
     writer.add_chat_template("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}")
     for name, (shape, kind) in tensors.items():
+        if kind in ("F32", "F16"):
+            writer.add_tensor(name, np.zeros(shape, dtype=np.float32 if kind == "F32" else np.float16))
+            continue
         qtype = gguf.GGMLQuantizationType[kind]
         block, size = gguf.GGML_QUANT_SIZES[qtype]
-        n_bytes = int(np.prod(shape)) // block * size
-        raw = np.zeros(n_bytes, dtype=np.uint8) if kind not in ("F32", "F16") else np.zeros(shape, dtype=np.float32 if kind == "F32" else np.float16)
-        if kind in ("F32", "F16"):
-            writer.add_tensor(name, raw)
-        else:
-            writer.add_tensor(name, raw, raw_shape=shape, raw_dtype=qtype)
+        rows = shape[:-1]
+        writer.add_tensor(name, np.zeros((*rows, shape[-1] // block * size), dtype=np.uint8), raw_dtype=qtype)
     _finish(writer)
     return path
