@@ -16,7 +16,7 @@ from tokenprism.fim import Sentinels, fim_units, transform, unpermute, write_fim
 from tokenprism.fim.pipeline import FimWork
 from tokenprism.fim.writers import WRITERS, open_writer, pick_format
 
-from conftest import fixture
+from conftest import PRISM_TINY, fixture
 
 DOCS = [
     "def add(a, b):\n    return a + b\n",
@@ -31,7 +31,7 @@ PLAIN = Sentinels("<PRE>", "<SUF>", "<MID>", "<EOT>")
 
 @pytest.fixture(scope="module")
 def starcoder2() -> str:
-    return str(fixture("tokenizers/starcoder2"))
+    return str(fixture("tokenizers/starcoder2", instead=PRISM_TINY))
 
 
 @pytest.fixture
