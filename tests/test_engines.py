@@ -10,7 +10,7 @@ import click
 import pytest
 
 from tokenprism.corpus import corpus_stats
-from tokenprism.corpus.engines import ENGINES, get_engine, run_local
+from tokenprism.corpus.engines import AHEAD, ENGINES, get_engine, run_local
 from tokenprism.corpus.fold import Fold, fold_batch
 from tokenprism.corpus.readers import Document
 from tokenprism.errors import UsageError
@@ -45,7 +45,7 @@ def test_an_unknown_engine_names_the_table() -> None:
 
 
 def test_run_local_keeps_the_order_and_a_few_batches_in_flight() -> None:
-    running, most = set(), [0]
+    running, most, pulled = set(), [0], [0]
     lock = threading.Lock()
 
     def work(batch: list[int]) -> int:
@@ -57,9 +57,17 @@ def test_run_local_keeps_the_order_and_a_few_batches_in_flight() -> None:
             running.discard(batch[0])
         return total
 
-    batches = [[k, k + 1] for k in range(0, 200, 2)]
-    assert list(run_local(iter(batches), work)) == [sum(b) for b in batches]
-    assert most[0] <= 2  # AHEAD threads
+    def source():
+        for k in range(0, 200, 2):
+            pulled[0] += 1
+            yield [k, k + 1]
+
+    results = []
+    for i, result in enumerate(run_local(source(), work)):
+        assert pulled[0] - i <= AHEAD + 1  # memory stays bounded: a few batches, never the corpus
+        results.append(result)
+    assert results == [2 * k + 1 for k in range(0, 200, 2)]
+    assert most[0] <= AHEAD + 1
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ T = TypeVar("T")
 B = TypeVar("B")
 R = TypeVar("R")
 
-#: Batches being worked on while the caller uses the oldest one's result (see run_local).
+#: Batches worked on ahead of the one whose result the caller waits for (see run_local).
 AHEAD = 2
 #: Pickled batches sent to Ray at a time: the most the driver holds (memory stays bounded).
 RAY_WINDOW_BYTES = 64 << 20
@@ -62,14 +62,14 @@ def batches(items: Iterable[T], *, batch_chars: int, batch_items: int = 512,
 
 
 def run_local(batches: Iterable[B], work: Callable[[B], R], *, address: str | None = None) -> Iterator[R]:
-    """Work in this process, a few batches ahead: while the caller uses one result (Python, one
-    core), the next batches are being worked on in other threads, whose batch encoders let go of the
-    GIL. Two batches in flight also keep every core busy across the end of a batch, where one
-    encoder would wait for its longest text. `AHEAD` + 1 batches are in memory at a time.
+    """Work in this process, `AHEAD` batches ahead of the one whose result the caller waits for,
+    each on its own thread: while one thread runs Python (a tally, the transform), the others'
+    batch encoders, which let go of the GIL, keep every core busy, also across the end of a batch,
+    where one encoder would wait for its longest text. `AHEAD` + 1 batches are in memory at a time.
     (`address` is Ray's; the local engine takes it to share the signature.)"""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(AHEAD, thread_name_prefix="tokenprism-engine") as pool:
+    with ThreadPoolExecutor(AHEAD + 1, thread_name_prefix="tokenprism-engine") as pool:
         in_flight: deque = deque()
         for batch in batches:
             in_flight.append(pool.submit(work, batch))
