@@ -31,20 +31,13 @@ __all__ = [
     "PICKLE_FILES",
 ]
 
-#: Files a causal LM needs from the Hub besides its tokenizer (safetensors only, unless pickle is allowed).
+#: Files a causal LM needs from the Hub besides its tokenizer's (those come from the tokenizer file
+#: table, tokenizers.registry.hub_patterns): safetensors only, unless pickle is allowed.
 MODEL_FILES = (
     "config.json",
     "generation_config.json",
     "*.safetensors",
     "model.safetensors.index.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.json",
-    "merges.txt",
-    "vocab.txt",
-    "tokenizer.model",
-    "spiece.model",
     "chat_template.jinja",
     "README.md",
 )
@@ -71,7 +64,7 @@ def resolve_model_path(
     >>> resolve_model_path("prism-tiny")                     # doctest: +SKIP
     PosixPath('.../tokenprism/assets/prism-tiny')
     """
-    from ..tokenizers.registry import BUNDLED, bundled_path, is_hub_id, resolve_hub_files
+    from ..tokenizers.registry import BUNDLED, bundled_path, hub_patterns, is_hub_id, resolve_hub_files
 
     text = os.fspath(spec).strip()
     if not text:
@@ -88,7 +81,7 @@ def resolve_model_path(
         return path
     if not is_hub_id(text):
         raise ModelError(f"no model folder {text!r} and it is not a Hub id (owner/name); check the path")
-    patterns = MODEL_FILES + (PICKLE_FILES if allow_pickle else ()) + (_REMOTE_CODE_FILES if trust_remote_code else ())
+    patterns = MODEL_FILES + hub_patterns() + (PICKLE_FILES if allow_pickle else ()) + (_REMOTE_CODE_FILES if trust_remote_code else ())
     try:
         with quiet_hub():
             return resolve_hub_files(text, revision=revision, patterns=patterns)
