@@ -54,7 +54,8 @@ def embed_command(texts, model, layer, sentence, max_length, batch_size, as_json
     """
     picked = _check_embed_options(texts, layer, as_json=as_json, npy=npy, plot=plot)
     from ..embeddings import embed
-    from ..render.embeddings import embeddings_text, plot_points, save_plot
+    from ..render.embeddings import embeddings_text, plot_points
+    from ..render.plots import save_plot
 
     result = embed(list(texts), model=model, layer=picked, sentence=sentence, max_length=max_length, batch_size=batch_size)
     if plot:
@@ -80,7 +81,7 @@ def _check_embed_options(texts: tuple[str, ...], layer: str, *, as_json: bool, n
         raise UsageError("choose --json or --npy, not both")
     picked = _layer(layer)
     if plot:
-        from ..render.embeddings import check_plot_path
+        from ..render.plots import check_plot_path
 
         check_plot_path(plot)
         if picked == "all":
@@ -117,7 +118,8 @@ def similar_command(word, contexts, model, layer, as_json, plot):
     if not contexts:
         raise UsageError('no contexts given: pass --context "a sentence with the word" (repeat it)')
     from ..embeddings import similar
-    from ..render.embeddings import check_plot_path, save_plot, similarity_text
+    from ..render.embeddings import similarity_text
+    from ..render.plots import check_plot_path, save_plot
 
     if plot:
         check_plot_path(plot)

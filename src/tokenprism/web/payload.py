@@ -101,7 +101,7 @@ def step_payload(step: Step, text: str) -> dict[str, Any]:
 
 def points_payload(vectors: np.ndarray) -> list[list[float]]:
     """Rows → their 2-D coordinates on the first two principal components, rounded for the wire."""
-    from ..render.embeddings import pca_2d
+    from ..render.plots import pca_2d
 
     return [[round(float(x), 5), round(float(y), 5)] for x, y in pca_2d(vectors)]
 
