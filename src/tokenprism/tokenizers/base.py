@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
-from ..errors import InvalidTokenId, TokenizerFileError
+from ..errors import InvalidTokenId, TokenizerFileError, UsageError
 from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
 
 if TYPE_CHECKING:
     from .roundtrip import IdBatch, RoundTripCheck
 
-__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "bytes_to_unicode", "unicode_to_bytes", "SPECIAL_ROLES"]
+__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "bytes_to_unicode", "unicode_to_bytes", "SPECIAL_ROLES",
+           "ModelRules", "ModelWord"]
 
 _T = TypeVar("_T")
 
@@ -140,6 +142,57 @@ class TokenizerInfo(NamedTuple):
         from .._display import html
 
         return html(self)
+
+
+class ModelWord(NamedTuple):
+    """One word of a text as the tokenizer's model cut it: what `tokenprism.explain_token` replays.
+
+    `symbols` is the word in the model's own alphabet, after normalising and pre-tokenizing (GPT-2's
+    byte characters ``Ġhello``, SentencePiece's ``▁Hello``, BERT's ``hello``); `ids` are the tokens the
+    tokenizer gave it, the first of them at index `first` of the text's encoding.
+    """
+
+    symbols: str
+    first: int
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelRules:
+    """The tables a tokenizer's model cuts a word with, in the model's alphabet (see `ModelWord`); the
+    algorithms that use them are in anatomy.py. Read from each backend's own files.
+
+    `algorithm` is "bpe" (merge the adjacent pair of lowest `rank` until none merges), "wordpiece"
+    (greedy longest match, `prefix` inside a word) or "unigram" (the cut of highest total `scores`).
+    """
+
+    algorithm: str
+    #: piece → id: every piece the model can cut a word into
+    pieces: Mapping[str, int]
+    unk_id: int | None = None
+    #: the id of each byte's piece (<0x41>), for characters no piece covers (byte fallback); () if none
+    byte_ids: Sequence[int | None] = ()
+    #: consecutive unknown characters become one unknown token
+    fuse_unk: bool = False
+    # --- BPE
+    #: (left, right) → the rank of merging them (lower merges first), None when they never merge
+    rank: Callable[[str, str], float | None] | None = None
+    #: what the rank is: "merge rank" (the merges list), "token rank" (tiktoken), "−score" (SentencePiece)
+    rank_name: str = "merge rank"
+    #: a word that is itself a piece is taken whole, before any merge (tiktoken; HF's ignore_merges)
+    whole_words: bool = False
+    # --- WordPiece
+    prefix: str = "##"
+    max_chars: int = 100
+    # --- Unigram
+    #: piece → the score of cutting it (a log-probability)
+    scores: Mapping[str, float] | None = None
+    unk_score: float = 0.0
+
+    @cached_property
+    def longest_piece(self) -> int:
+        """The most characters a piece holds (how far back a Unigram cut can start)."""
+        return max(map(len, self.pieces), default=1)
 
 
 class Tokenizer(ABC):
@@ -398,6 +451,23 @@ class Tokenizer(ABC):
             fragment=[not self.is_special(i) and not is_whole_utf8(self.token_bytes(i)) for i in checked],
             text=self.decode(checked, skip_special_tokens=skip_special_tokens),
         )
+
+    # --- how tokens are built: the backend's tables; tokenizers/anatomy.py replays them --------
+    def model_rules(self) -> ModelRules:
+        """The tables this tokenizer's model cuts words with (merge ranks, piece scores, the vocabulary)."""
+        raise UsageError(f"{self.name}: the {self.backend} backend cannot show how its tokens are built")
+
+    def model_words(
+        self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False
+    ) -> list[ModelWord]:
+        """The words of `text` as the model saw them, in order, each with the ids it was given (as
+        `encode` gives them). Tokens the model did not build (special tokens, tokens added around the
+        text) belong to no word.
+
+        >>> load_tokenizer("gpt2").model_words("Hello world")       # doctest: +SKIP
+        [ModelWord(symbols='Hello', first=0, ids=(15496,)), ModelWord(symbols='Ġworld', first=1, ids=(995,))]
+        """
+        raise UsageError(f"{self.name}: the {self.backend} backend cannot show how its tokens are built")
 
     def apply_chat_template(
         self, messages: list[dict[str, str]], *, add_generation_prompt: bool = True

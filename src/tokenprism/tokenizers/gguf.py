@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .base import Tokenizer, TokenizerInfo, offsets_from_bytes, unicode_to_bytes
+from .base import ModelRules, ModelWord, Tokenizer, TokenizerInfo, offsets_from_bytes, repair_surrogates, unicode_to_bytes
 from .gguf_file import GGUFFile
 from .gguf_vocab import BYTE, CONTROL, LSTRIP, NORMAL, RSTRIP, UNKNOWN, USER_DEFINED, Vocab, read_vocab
 
@@ -231,6 +231,21 @@ class GGUFTokenizer(Tokenizer):
 
     def token_bytes(self, id: int) -> bytes:
         return self._piece(id, True)
+
+    # --- how tokens are built (anatomy.py replays them; the tables are read in gguf_rules) -------
+    def model_rules(self) -> ModelRules:
+        from .gguf_rules import gguf_model_rules
+
+        rules = self.__dict__.get("_model_rules")
+        if rules is None:
+            rules = self.__dict__["_model_rules"] = gguf_model_rules(self)
+        return rules
+
+    def model_words(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False) -> list[ModelWord]:
+        from .gguf_rules import gguf_model_words
+
+        return gguf_model_words(self, repair_surrogates(text)[0], add_special_tokens=add_special_tokens,
+                                split_special_tokens=split_special_tokens)
 
     def roundtrip_checker(self) -> RoundTripCheck:
         from .roundtrip import ByteJoinCheck, DecodeCheck

@@ -9,7 +9,7 @@ import json
 from itertools import compress
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .base import Tokenizer, bytes_to_unicode, unicode_to_bytes
+from .base import ModelRules, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates, unicode_to_bytes
 from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
@@ -266,6 +266,105 @@ class HFTokenizer(Tokenizer):
 
     def _is_valid_id(self, id: int) -> bool:
         return self.backend_tokenizer.id_to_token(id) is not None
+
+    # --- how tokens are built (anatomy.py replays them) ----------------------------------------
+    def model_rules(self) -> ModelRules:
+        """The model's tables, read from its own JSON (tokenizer.json, or as built from vocab + merges)."""
+        rules = self.__dict__.get("_model_rules")
+        if rules is None:
+            rules = self.__dict__["_model_rules"] = model_rules_of(json.loads(self.backend_tokenizer.model.__getstate__()))
+        return rules
+
+    def model_words(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False) -> list[ModelWord]:
+        """The words `tokenizers` cut (its word ids), each written as the model saw it: its tokens'
+        strings joined (byte-fallback tokens back to their characters, an unknown token as its text)."""
+        text = repair_surrogates(text)[0]
+        enc = self._backend_for(split_special_tokens).encode_batch([text], add_special_tokens=add_special_tokens)[0]
+        added = {i: t.content for i, t in self.backend_tokenizer.get_added_tokens_decoder().items()}
+        words: list[ModelWord] = []
+        for group in _word_groups(enc, added, text):
+            symbols = self._word_symbols(enc, group, text)
+            words.append(ModelWord(symbols, group[0], tuple(enc.ids[i] for i in group)))
+        return words
+
+    def _word_symbols(self, enc: Any, group: list[int], text: str) -> str:
+        rules = self.model_rules()
+        out, pending = [], bytearray()
+        for k, i in enumerate(group):
+            value, tid = enc.tokens[i], enc.ids[i]
+            if rules.byte_ids and len(value) == 6 and value.startswith("<0x") and value.endswith(">"):
+                pending.append(int(value[3:5], 16))  # bytes of one character no piece covers
+                continue
+            if pending:
+                out.append(pending.decode("utf-8", "replace"))
+                pending.clear()
+            if tid == rules.unk_id and rules.algorithm != "unigram":  # Unigram's unknown token keeps its text
+                start, end = enc.offsets[i]
+                normalizer = self.backend_tokenizer.normalizer
+                value = normalizer.normalize_str(text[start:end]) if normalizer is not None else text[start:end]
+            elif rules.algorithm == "wordpiece" and k and value.startswith(rules.prefix):
+                value = value[len(rules.prefix):]
+            out.append(value)
+        if pending:
+            out.append(pending.decode("utf-8", "replace"))
+        return "".join(out)
+
+
+def model_rules_of(state: dict[str, Any]) -> ModelRules:
+    """A `tokenizers` model's JSON (BPE, WordPiece or Unigram) → its tables."""
+    from ..errors import UsageError
+
+    kind = state.get("type")
+    if kind == "BPE":
+        if state.get("continuing_subword_prefix") or state.get("end_of_word_suffix") or state.get("dropout"):
+            raise UsageError("this BPE model uses subword prefixes, suffixes or dropout: its merges cannot be replayed yet")
+        vocab = state["vocab"]
+        ranks = {(tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m)): r for r, m in enumerate(state["merges"])}
+        unk = state.get("unk_token")
+        return ModelRules(
+            "bpe", vocab, unk_id=vocab.get(unk) if unk else None, fuse_unk=bool(state.get("fuse_unk")),
+            byte_ids=_byte_piece_ids(vocab) if state.get("byte_fallback") else (),
+            rank=lambda a, b: ranks.get((a, b)), rank_name="merge rank", whole_words=bool(state.get("ignore_merges")),
+        )
+    if kind == "WordPiece":
+        vocab = state["vocab"]
+        return ModelRules("wordpiece", vocab, unk_id=vocab.get(state.get("unk_token", "[UNK]")),
+                          prefix=state.get("continuing_subword_prefix", "##"),
+                          max_chars=state.get("max_input_chars_per_word", 100))
+    if kind == "Unigram":
+        pieces: dict[str, int] = {}
+        scores: dict[str, float] = {}
+        for i, (piece, score) in enumerate(state["vocab"]):
+            pieces.setdefault(piece, i)
+            scores.setdefault(piece, score)
+        # tokenizers scores a character no piece covers 10 below the lowest piece, as SentencePiece does
+        return ModelRules("unigram", pieces, unk_id=state.get("unk_id"), fuse_unk=True, scores=scores,
+                          unk_score=min(scores.values(), default=0.0) - 10.0,
+                          byte_ids=_byte_piece_ids(pieces) if state.get("byte_fallback") else ())
+    raise UsageError(f"a {kind} model cuts no word into pieces: there is nothing to replay")
+
+
+def _byte_piece_ids(vocab: dict[str, int]) -> list[int | None]:
+    """The id of each byte's piece (<0x41>), for byte fallback."""
+    return [vocab.get(f"<0x{b:02X}>") for b in range(256)]
+
+
+def _word_groups(enc: Any, added: dict[int, str], text: str) -> list[list[int]]:
+    """Token indices grouped by the word `tokenizers` cut them from. Tokens in no word (added around
+    the text) and added tokens matched whole in the text are left out; an added token's id that the
+    model produced itself (BERT's [UNK] for a word it cannot cover) stays in its word."""
+    groups: list[list[int]] = []
+    last = None
+    for i, (tid, wid, (start, end)) in enumerate(zip(enc.ids, enc.word_ids, enc.offsets)):
+        if wid is None or (tid in added and text[start:end].strip() == added[tid].strip()):
+            last = None
+            continue
+        if groups and wid == last and groups[-1][-1] == i - 1:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+        last = wid
+    return groups
 
 
 class _LazyOffsets:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from ..errors import TokenizerFileError
-from .base import Tokenizer, guard
+from .base import ModelRules, ModelWord, Tokenizer, guard, repair_surrogates
 from .config import chat_template_from_config, max_length_from_config, roles_from_config, settings_beside
 
 if TYPE_CHECKING:
@@ -209,6 +210,30 @@ class SentencePieceTokenizer(Tokenizer):
             out.append(sp.decode(run))
         return "".join(out)
 
+    # --- how tokens are built (anatomy.py replays them) ----------------------------------------
+    def model_rules(self) -> ModelRules:
+        """The pieces, scores and types of the ModelProto, as sentencepiece's BPE or Unigram uses them."""
+        rules = self.__dict__.get("_model_rules")
+        if rules is None:
+            rules = self.__dict__["_model_rules"] = model_rules_of(self.processor.serialized_model_proto())
+        return rules
+
+    def model_words(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False) -> list[ModelWord]:
+        """Each stretch of text between special tokens, normalised as the model sees it (spaces as ▁,
+        the dummy prefix): sentencepiece cuts each stretch whole."""
+        text = repair_surrogates(text)[0]
+        words: list[ModelWord] = []
+        first = 1 if add_special_tokens and self._add_bos else 0
+        for _, seg in self._segments(text, split_special_tokens):
+            if seg in self._specials and not split_special_tokens:
+                first += 1
+                continue
+            ids = self.processor.encode(seg)
+            if ids:
+                words.append(ModelWord(self.processor.normalize(seg), first, tuple(ids)))
+            first += len(ids)
+        return words
+
     def id_to_piece(self, id: int) -> str:
         return self.processor.id_to_piece(id)
 
@@ -225,6 +250,48 @@ class SentencePieceTokenizer(Tokenizer):
         if id in self._special_ids:
             return piece.encode()
         return piece.replace("▁", " ").encode()
+
+
+# SentencePiece's piece types (ModelProto.SentencePiece.Type)
+_NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _BYTE, _UNUSED = 1, 2, 3, 4, 6, 5
+
+
+def model_pieces(model_proto: bytes) -> list[tuple[str, float, int]]:
+    """(piece, score, type) of every piece of a serialized ModelProto, by id."""
+    out = []
+    for field, value in proto_fields(model_proto):
+        if field != 1 or not isinstance(value, bytes):
+            continue
+        fields = dict(proto_fields(value))
+        piece, score = fields.get(1, b""), fields.get(2, 0)
+        out.append((piece.decode("utf-8", "replace") if isinstance(piece, bytes) else "",
+                    struct.unpack("<f", int(score).to_bytes(4, "little"))[0], int(fields.get(3, _NORMAL))))
+    return out
+
+
+def model_rules_of(model_proto: bytes) -> ModelRules:
+    """A ModelProto's tables, with sentencepiece's rules: BPE merges the pair whose joined piece scores
+    highest; Unigram scores a user-defined piece above any cut around it and an uncovered character
+    10 below the lowest piece; with byte_fallback a character no piece covers becomes its bytes."""
+    trainer = dict(proto_fields(next((v for f, v in proto_fields(model_proto) if f == 2 and isinstance(v, bytes)), b"")))
+    pieces = model_pieces(model_proto)
+    bpe = trainer.get(3, 1) == 2
+    usable = (_NORMAL, _USER_DEFINED, _UNUSED) if bpe else (_NORMAL, _USER_DEFINED)
+    index = {p: i for i, (p, _, kind) in reversed(list(enumerate(pieces))) if kind in usable}
+    byte_ids: list[int | None] = [None] * 256
+    for i, (p, _, kind) in enumerate(pieces):
+        if kind == _BYTE and _BYTE_PIECE.fullmatch(p):
+            byte_ids[int(p[3:5], 16)] = i
+    unk = next((i for i, (_, _, kind) in enumerate(pieces) if kind == _UNKNOWN), None)
+    common = {"unk_id": unk, "fuse_unk": True, "byte_ids": byte_ids if trainer.get(35) else ()}
+    if bpe:
+        score = {p: pieces[i][1] for p, i in index.items()}
+        return ModelRules("bpe", index, rank=lambda a, b: -score[a + b] if a + b in score else None,
+                          rank_name="−score", **common)
+    normal = [s for _, s, kind in pieces if kind == _NORMAL]
+    top = max([1.1754943508222875e-38, *normal])  # sentencepiece starts its maximum at FLT_MIN
+    scores = {p: (len(p) * top + 1.0 if pieces[i][2] == _USER_DEFINED else pieces[i][1]) for p, i in index.items()}
+    return ModelRules("unigram", index, scores=scores, unk_score=min(normal, default=0.0) - 10.0, **common)
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:

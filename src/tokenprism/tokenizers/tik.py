@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import TokenizerFileError, TokenizerNotFound
-from .base import Tokenizer
+from .base import ModelRules, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
@@ -268,9 +268,49 @@ class TiktokenTokenizer(Tokenizer):
             return self._specials[piece]
         return self.encoding._mergeable_ranks.get(piece.encode("utf-8"))
 
+    # --- how tokens are built (anatomy.py replays them) ----------------------------------------
+    def model_rules(self) -> ModelRules:
+        """The mergeable ranks, each token written in GPT-2's byte characters: a pair merges into the
+        token their bytes make, and the lower that token's rank, the sooner."""
+        rules = self.__dict__.get("_model_rules")
+        if rules is None:
+            table = _byte_chars()
+            pieces = {token.decode("latin-1").translate(table): rank for token, rank in self.encoding._mergeable_ranks.items()}
+            rules = self.__dict__["_model_rules"] = ModelRules(
+                "bpe", pieces, rank=lambda a, b: pieces.get(a + b), rank_name="token rank", whole_words=True)
+        return rules
+
+    def model_words(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False) -> list[ModelWord]:
+        """The words tiktoken's split pattern cuts from each stretch of text between special tokens."""
+        import regex
+
+        text = repair_surrogates(text)[0]
+        ids = self._encode(text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)[0]
+        pattern, table, special = regex.compile(self.encoding._pat_str), _byte_chars(), self._special_ids
+        words: list[ModelWord] = []
+        i = 0
+        while i < len(ids):
+            end = i
+            while end < len(ids) and ids[end] not in special:
+                end += 1
+            stretch = b"".join(self.token_bytes(t) for t in ids[i:end]).decode("utf-8")
+            for match in pattern.finditer(stretch):
+                data, first, have = match.group().encode("utf-8"), i, 0
+                while have < len(data):  # the word's tokens: their bytes add up to the word's
+                    have += len(self.token_bytes(ids[i]))
+                    i += 1
+                words.append(ModelWord(data.decode("latin-1").translate(table), first, tuple(ids[first:i])))
+            i = end + 1
+        return words
+
     def _is_valid_id(self, id: int) -> bool:
         try:
             self.encoding.decode_single_token_bytes(id)
         except KeyError:
             return False
         return True
+
+
+def _byte_chars() -> dict[int, str]:
+    """A str.translate table: each latin-1 character (one byte) → GPT-2's printable character for it."""
+    return {b: c for b, c in bytes_to_unicode().items()}
