@@ -49,6 +49,8 @@ class Forward:
                    sums to 1 over the positions (cached and new) that query could see
     all_logits     with all_logits=True: float32 [n_new, vocab], the logits after every new position
                    (the last row is `logits`)
+    residual       with hidden_states=True: the final layer's output BEFORE the final RMSNorm [n_new, hidden]
+                   (what a logit lens unembeds; hidden_states[-1] is this after the norm)
     """
 
     logits: np.ndarray
@@ -56,6 +58,7 @@ class Forward:
     hidden_states: list[np.ndarray] | None = None
     attentions: list[np.ndarray] | None = None
     all_logits: np.ndarray | None = None
+    residual: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -224,12 +227,15 @@ class LlamaEngine:
         """
         work = cache if cache is not None else self.new_cache(len(ids) if not use_cache else max(64, len(ids)))
         x, states, weights = self._decode(self._check_ids(ids), work, hidden_states=hidden_states, attentions=attentions)
+        residual = None
+        if states is not None:  # transformers' convention: the last hidden state is the one after the final norm
+            residual, states[-1] = states[-1], x
         if all_logits:
             every = (x @ self.head.T).astype(np.float32, copy=False)
-            return Forward(every[-1], work if use_cache else None, states, weights, every)
+            return Forward(every[-1], work if use_cache else None, states, weights, every, residual)
         # Only the last position's scores are needed to pick the next token: one row, not n
         logits = (self.head @ x[-1]).astype(np.float32, copy=False)
-        return Forward(logits, work if use_cache else None, states, weights)
+        return Forward(logits, work if use_cache else None, states, weights, residual=residual)
 
     def token_logprobs(self, ids: Sequence[int]) -> list[float]:
         """Forced decoding: log p(ids[i] | ids[:i]) for every i ≥ 1, in one pass (natural log).
@@ -247,7 +253,8 @@ class LlamaEngine:
     def _decode(
         self, ids: np.ndarray, cache: LlamaCache, *, hidden_states: bool = False, attentions: bool = False
     ) -> tuple[np.ndarray, list[np.ndarray] | None, list[np.ndarray] | None]:
-        """ids → final normed hidden states [n, hidden], through every layer, storing keys and values."""
+        """ids → final normed hidden states [n, hidden], through every layer, storing keys and values
+        (`states`, when asked: the embeddings and every layer's output, all before the final norm)."""
         start, n = cache.length, len(ids)
         cache.reserve(start + n)
         cos, sin = self._rotary(start + n)
@@ -267,10 +274,7 @@ class LlamaEngine:
             if states is not None:
                 states.append(x)
         cache.length += n
-        x = self._rms_norm(x, self.final_norm)
-        if states is not None:
-            states[-1] = x  # transformers' convention: the last hidden state is the one after the final norm
-        return x, states, weights
+        return self._rms_norm(x, self.final_norm), states, weights
 
     def _rms_norm(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Scale each vector to unit root-mean-square, then by a learned per-dimension gain. Unlike

@@ -36,14 +36,17 @@ CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence
 class Internals:
     """What happened inside one forward pass over a prompt.
 
-    `hidden_states[0]` is the embeddings' output and `hidden_states[i]` layer i's (as transformers
-    returns them: the last one after the final norm), each [positions, hidden]; `attentions[i]` is
-    layer i's attention weights [heads, positions, positions] (row = the attending position), or None
-    when not asked for."""
+    `hidden_states[0]` is the embeddings' output and `hidden_states[i]` the residual stream after
+    layer i, each [rows, hidden] and none of them through the final norm (transformers' last hidden
+    state is; here `unembed(hidden_states[-1])` gives `logits`: what a logit lens reads).
+    `attentions[i]` is layer i's attention weights [heads, rows, positions] (row = the attending
+    position, one per query head), or None when not asked for. The rows are every position, or only
+    the last one when `internals(..., last=True)` was asked: `offset` is the first row's position."""
 
     hidden_states: list[np.ndarray]
     attentions: list[np.ndarray] | None
-    logits: np.ndarray  # [positions, vocab]
+    logits: np.ndarray  # [rows, vocab]
+    offset: int = 0
 
 
 @runtime_checkable
@@ -84,8 +87,14 @@ class Model(Protocol):
         """Forced decoding: log p(ids[i] | ids[:i]) for every i ≥ 1, in one pass (natural log)."""
         ...
 
-    def internals(self, ids: Sequence[int], *, attentions: bool = False) -> Internals:
-        """One pass over `ids` keeping every layer's hidden states (and attention weights if asked)."""
+    def internals(self, ids: Sequence[int], *, attentions: bool = False, last: bool = False) -> Internals:
+        """One pass over `ids` keeping every layer's hidden states (and attention weights if asked),
+        for every position, or for the last one only with `last`."""
+        ...
+
+    def unembed(self, hidden: np.ndarray) -> np.ndarray:
+        """Residual-stream vectors [rows, hidden] → float32 logits [rows, vocab], through the model's
+        own final norm and head (and whatever its family does after: Gemma's logit soft-capping …)."""
         ...
 
     def to_dict(self) -> dict[str, Any]: ...

@@ -68,10 +68,20 @@ class NumpyModel(ModelFacts):
     def token_logprobs(self, ids: Sequence[int]) -> list[float]:
         return list(self.core.token_logprobs(ids))
 
-    def internals(self, ids: Sequence[int], *, attentions: bool = False) -> Internals:
-        out = self.core.forward(ids, None, use_cache=False, hidden_states=True, attentions=attentions, all_logits=True)
-        return Internals(hidden_states=list(out.hidden_states), attentions=None if out.attentions is None else list(out.attentions),
-                         logits=out.all_logits)
+    def internals(self, ids: Sequence[int], *, attentions: bool = False, last: bool = False) -> Internals:
+        out = self.core.forward(ids, None, use_cache=False, hidden_states=True, attentions=attentions, all_logits=not last)
+        keep = slice(-1, None) if last else slice(None)  # the rows asked for; the pass itself needs them all
+        states = [*out.hidden_states[:-1], out.residual]  # every one before the final norm (see Internals)
+        weights = None if out.attentions is None else [a[:, keep] for a in out.attentions]
+        logits = out.logits[None] if last else out.all_logits
+        return Internals(hidden_states=[h[keep] for h in states], attentions=weights, logits=logits,
+                         offset=len(ids) - 1 if last else 0)
+
+    def unembed(self, hidden: np.ndarray) -> np.ndarray:
+        """The model's last step on any residual vectors: final RMSNorm, then the head."""
+        core = self.core
+        normed = core._rms_norm(np.asarray(hidden, dtype=core.dtype), core.final_norm)
+        return (normed @ core.head.T).astype(np.float32, copy=False)
 
     def to_dict(self) -> dict[str, Any]:
         return self.facts_dict()

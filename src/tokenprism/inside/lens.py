@@ -1,0 +1,190 @@
+"""The logit lens: what the model would predict if it stopped after each layer.
+
+A decoder-only transformer keeps one vector per position (the residual stream); every layer adds to
+it, and at the end the final norm and the head turn it into next-token scores. The lens applies that
+same last step (the model's own final norm and head: `Model.unembed`) to the stream after every
+layer, so you can watch the guess form:
+
+    embeddings ─► layer 1 ─► layer 2 ─► … ─► layer L
+        │            │          │              │
+      unembed      unembed    unembed        unembed  = the model's own logits (checked)
+
+Layer 0 is the embeddings, layer L the model's output. For every layer and position: the top tokens
+with their probabilities, the entropy (bits), the KL divergence KL(final ‖ layer) in bits (how far
+this layer's guess is from the final one), and the rank of the model's final prediction (1 = top).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ..errors import ModelError, UsageError
+from ..run import Candidate, token_label
+from .prompt import prompt_ids
+
+if TYPE_CHECKING:
+    from ..models import Model
+
+__all__ = ["lens", "Lens", "LensLayer", "LensCell", "Positions", "lens_logits_check"]
+
+Positions = Literal["all", "last"]
+_LN2 = math.log(2.0)
+#: Most logits unembedded at once (rows × vocab floats): a 128k vocabulary takes ~128 rows at a time.
+_BATCH_FLOATS = 1 << 24
+
+
+@dataclass(frozen=True, slots=True)
+class LensCell:
+    """One layer's guess at one position: top tokens, entropy, distance to the final guess."""
+
+    position: int
+    top: tuple[Candidate, ...]
+    entropy: float  # bits
+    kl_to_final: float  # bits: KL(final ‖ this layer)
+    rank_of_final: int  # where the model's final prediction ranks here (1 = top)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "top": [c.to_dict() for c in self.top], "entropy": self.entropy,
+                "kl_to_final": self.kl_to_final, "rank_of_final": self.rank_of_final}
+
+
+@dataclass(frozen=True, slots=True)
+class LensLayer:
+    """Every asked position's guess after one layer (layer 0: the embeddings)."""
+
+    layer: int
+    positions: list[LensCell]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "positions": [c.to_dict() for c in self.positions]}
+
+
+@dataclass(frozen=True)
+class Lens:
+    """The result of `lens`: per layer and position, what the model would predict if it stopped there.
+
+    >>> r = lens("def add(a, b):", model="prism-tiny")      # doctest: +SKIP
+    >>> [c.top[0].token for c in r.column(-1)]             # the last position, layer by layer  # doctest: +SKIP
+    """
+
+    model: str
+    prompt: str
+    ids: list[int]
+    tokens: list[str]
+    layers: list[LensLayer]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def positions(self) -> list[int]:
+        return [c.position for c in self.layers[-1].positions]
+
+    def column(self, position: int = -1) -> list[LensCell]:
+        """One position's cell in every layer, from the embeddings up (negative: from the end)."""
+        where = position % len(self.ids)
+        if where not in self.positions:
+            raise UsageError(f"position {position} was not kept; run the lens with positions='all'")
+        index = self.positions.index(where)
+        return [layer.positions[index] for layer in self.layers]
+
+    def prediction(self, position: int = -1) -> Candidate:
+        """The model's own next-token guess after `position` (the last layer's top token)."""
+        return self.column(position)[-1].top[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "prompt": self.prompt, "tokens": list(self.tokens),
+                "layers": [layer.to_dict() for layer in self.layers]}
+
+    def _repr_html_(self) -> str:
+        from .._display import html
+
+        return html(self)
+
+
+def lens(prompt: str, *, model: Model | str = "prism-tiny", top: int = 5, positions: Positions = "all") -> Lens:
+    """The logit lens over `prompt`: every layer's residual stream through the model's own final norm
+    and head, at every position (or only the last, which keeps far less).
+
+    >>> r = lens("The capital of France is", model="gpt2", positions="last")   # doctest: +SKIP
+    >>> [(c.top[0].token, round(c.top[0].prob, 2)) for c in r.column(-1)]      # doctest: +SKIP
+    """
+    from ..models import as_model
+
+    check_lens_options(top=top, positions=positions)
+    model = as_model(model)
+    ids, notes = prompt_ids(model, prompt)
+    inside = model.internals(ids, last=positions == "last")
+    final = lens_logits_check(model, inside.hidden_states[-1], inside.logits)
+    # one layer at a time: only the final layer's distribution is kept beside the one being read
+    layers = [_cells(model, i, final if i == len(inside.hidden_states) - 1 else _Distributions(_unembed(model, hidden)), final,
+                     top=top, offset=inside.offset) for i, hidden in enumerate(inside.hidden_states)]
+    tok = model.tokenizer
+    return Lens(model=model.name, prompt=prompt, ids=ids, tokens=[token_label(tok, i) for i in ids], layers=layers,
+                notes=tuple(notes))
+
+
+def check_lens_options(*, top: int, positions: str) -> None:
+    """The checks that need no model (the CLI and the web make them before loading one)."""
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 100:
+        raise UsageError(f"--top must be a whole number from 1 to 100, not {top}")
+    if positions not in ("all", "last"):
+        raise UsageError(f"--positions must be all or last, not {positions!r}")
+
+
+def lens_logits_check(model: Model, residual: np.ndarray, logits: np.ndarray) -> _Distributions:
+    """The final layer through `unembed` must be the model's own logits; a family whose last step the
+    lens does not know (an extra scaling after the head …) is refused rather than shown wrong."""
+    mine = _Distributions(_unembed(model, residual))
+    scale = max(1.0, float(np.max(np.abs(logits))))
+    tolerance = (1e-3 if logits.dtype == np.float32 and model.dtype in ("float32", "float64") else 3e-2) * scale
+    diff = float(np.max(np.abs(mine.logits - logits)))
+    if not diff <= tolerance:
+        raise ModelError(f"the logit lens cannot reproduce {model.name}'s output from its last layer (differs by "
+                         f"{diff:.3g}); this family's final step is not supported")
+    return mine
+
+
+class _Distributions:
+    """Rows of logits with their log-probabilities (float32, shifted so exp never overflows)."""
+
+    def __init__(self, logits: np.ndarray) -> None:
+        self.logits = logits
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=-1, keepdims=True)
+        self.probs = exp / total
+        self.logprobs = shifted - np.log(total)
+
+    def entropy_bits(self) -> np.ndarray:
+        return -np.einsum("rv,rv->r", self.probs, np.where(self.probs > 0, self.logprobs, 0.0)) / _LN2
+
+    def kl_bits(self, final: _Distributions) -> np.ndarray:
+        """KL(final ‖ self) per row: the bits lost by guessing with this layer instead of the last."""
+        gap = np.where(final.probs > 0, final.logprobs - self.logprobs, 0.0)
+        return np.maximum(np.einsum("rv,rv->r", final.probs, gap) / _LN2, 0.0)
+
+
+def _unembed(model: Model, hidden: np.ndarray) -> np.ndarray:
+    rows = max(1, _BATCH_FLOATS // max(1, model.tokenizer.vocab_size))
+    parts = [model.unembed(hidden[i : i + rows]) for i in range(0, len(hidden), rows)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _cells(model: Model, index: int, dist: _Distributions, final: _Distributions, *, top: int, offset: int) -> LensLayer:
+    """One layer's row of cells: top-k (sorted), entropy, KL to the final layer, rank of the final pick."""
+    tok = model.tokenizer
+    k = min(top, dist.logits.shape[-1])
+    best = np.argpartition(-dist.logits, k - 1, axis=-1)[:, :k]
+    entropy, kl = dist.entropy_bits(), dist.kl_bits(final)
+    chosen = final.logits.argmax(axis=-1)
+    ranks = (dist.logits > dist.logits[np.arange(len(chosen)), chosen][:, None]).sum(axis=-1) + 1
+    cells = []
+    for row, ids in enumerate(best):
+        ids = ids[np.argsort(-dist.logits[row, ids], kind="stable")]
+        candidates = tuple(Candidate(int(i), token_label(tok, int(i)), float(dist.probs[row, i])) for i in ids)
+        cells.append(LensCell(position=offset + row, top=candidates, entropy=float(entropy[row]), kl_to_final=float(kl[row]),
+                              rank_of_final=int(ranks[row])))
+    return LensLayer(layer=index, positions=cells)
