@@ -3,6 +3,8 @@ the .out ids its test-tokenizer-0 checks), and llama.cpp's round-trip properties
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import fixture
@@ -116,3 +118,30 @@ def test_not_a_gguf_file(tmp_path) -> None:
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(TokenizerFileError, match="not a GGUF file"):
         GGUFTokenizer(path)
+
+
+@pytest.mark.parametrize("name", VOCABS)
+def test_info_json_shows_the_model_file(name: str, capsys) -> None:
+    from tokenprism.cli import main
+
+    path = fixture(f"llama-cpp-vocab/ggml-vocab-{name}.gguf")
+    assert main(["info", "-t", str(path), "--json", "--no-probe"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    facts = data["gguf"]
+    assert data["backend"] == "gguf" and data["vocab_size"] == load(name).vocab_size
+    assert {"architecture", "parameters", "tensors", "quantization", "context_length", "rope", "file_size", "name",
+            "license", "file_type", "chat_template", "tokenizer"} <= facts.keys()
+    assert facts["file_size"] == path.stat().st_size and facts["tensors"] == 0 and facts["parameters"] == 0  # vocab only
+    assert facts["context_length"] > 0 and facts["tokenizer"]["tokens"] == data["vocab_size"]
+    assert (facts["chat_template"] is not None) == (name == "phi-3") == data["chat_template"]
+
+
+def test_any_gguf_path_is_a_tokenizer_spec(capsys) -> None:
+    """`-t model.gguf` everywhere: the registry's *.gguf row."""
+    from tokenprism import load_tokenizer
+    from tokenprism.cli import main
+
+    path = fixture("llama-cpp-vocab/ggml-vocab-gpt-2.gguf")
+    assert load_tokenizer(str(path)).backend == "gguf"
+    assert main(["tokenize", "Hello world", "-t", str(path), "--ids-only"]) == 0
+    assert capsys.readouterr().out.split() == ["15496", "995"]
