@@ -186,3 +186,18 @@ def test_errors_reach_the_cli_as_one_line(tmp_path, capsys) -> None:
     assert main(["tokenize", "hi", "-t", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert "tokenizer.ggml.tokens" in err and "\n" not in err
+
+
+def test_an_unknown_pre_tokenizer_gets_llama_cpps_fallback_with_a_warning(tmp_path) -> None:
+    """As llama.cpp does for a file without tokenizer.ggml.pre: its 'default' regexes, and a visible warning
+    (llama.cpp refuses a pre name it does not know; a newer converter's name should not lock the file out)."""
+    data = fixture("llama-cpp-vocab/ggml-vocab-gpt-2.gguf").read_bytes()
+    key = s("tokenizer.ggml.pre") + struct.pack("<I", STR) + s("gpt-2")
+    assert data.count(key) == 1
+    path = tmp_path / "new-pre.gguf"
+    path.write_bytes(data.replace(key, key[:-5] + b"gpt-9"))
+    with pytest.warns(UserWarning, match="unknown tokenizer.ggml.pre 'gpt-9'"):
+        tok = GGUFTokenizer(path)
+    assert any("'default' pre-tokenizer" in note for note in tok.info().inferred)
+    # the default regexes cut punctuation off first: "I'm" is I ' m, where GPT-2's own regex keeps 'm
+    assert [tok.id_to_piece(i) for i in tok.encode("I'm", add_special_tokens=False).ids] == ["I", "'", "m"]
