@@ -35,6 +35,10 @@ _LAZY = {
     "load_tokenizer": ".tokenizers.registry",
     "Tokenizer": ".tokenizers.base",
     "TokenizerInfo": ".tokenizers.base",
+    "explain_token": ".tokenizers.anatomy",
+    "explain_tokens": ".tokenizers.anatomy",
+    "TokenAnatomy": ".tokenizers.anatomy",
+    "Anatomy": ".tokenizers.anatomy",
     # comparing, corpus statistics, training
     "compare": ".compare",
     "Comparison": ".compare",
@@ -67,6 +71,17 @@ _LAZY = {
     "score": ".scoring",
     "ScoreResult": ".scoring",
     "ScoredToken": ".scoring",
+    # inside the model
+    "lens": ".inside",
+    "Lens": ".inside",
+    "LensLayer": ".inside",
+    "LensCell": ".inside",
+    "attention": ".inside",
+    "Attention": ".inside",
+    "AttentionLayer": ".inside",
+    "attribute": ".inside",
+    "Attribution": ".inside",
+    "Completeness": ".inside",
     # embeddings
     "embed": ".embeddings",
     "Embeddings": ".embeddings",
@@ -89,6 +104,10 @@ __all__ = [
     "Encoding",
     "Token",
     "Decoding",
+    "explain_token",
+    "explain_tokens",
+    "TokenAnatomy",
+    "Anatomy",
     # comparing, corpus statistics, training
     "compare",
     "Comparison",
@@ -121,6 +140,17 @@ __all__ = [
     "score",
     "ScoreResult",
     "ScoredToken",
+    # inside the model
+    "lens",
+    "Lens",
+    "LensLayer",
+    "LensCell",
+    "attention",
+    "Attention",
+    "AttentionLayer",
+    "attribute",
+    "Attribution",
+    "Completeness",
     # embeddings
     "embed",
     "Embeddings",
@@ -165,5 +195,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models import Internals, Model, load_model
     from .run import Candidate, Run, Step, StopReason
     from .scoring import ScoredToken, ScoreResult, score
+    from .inside import Attention, AttentionLayer, Attribution, Completeness, Lens, LensCell, LensLayer, attention, attribute, lens
     from .embeddings import Embeddings, Neighbors, Similarity, embed, load_embedding_model, neighbors, similar
     from .tokenizers.registry import load_tokenizer
+    from .tokenizers.anatomy import Anatomy, TokenAnatomy, explain_token, explain_tokens

@@ -17,6 +17,7 @@ COMMANDS = {
     "tokenize": "tokens", "decode": "tokens", "count": "tokens", "info": "tokens",
     "compare": "compare", "corpus": "corpus", "train-tokenizer": "train",
     "explain": "model", "generate": "model", "score": "model",
+    "lens": "inside", "attention": "inside", "attribute": "inside",
     "infill": "infill", "fim-transform": "fim_data",
     "embed": "embed", "similar": "embed", "neighbors": "embed",
     "serve": "serve",

@@ -17,8 +17,10 @@ from ._live import escape, finish, load_model_from, loading_options, model_optio
 @model_option
 @click.option("--max-new-tokens", "-n", type=int, default=12, show_default=True, help="How many tokens to predict.")
 @click.option("--show-top", type=int, default=3, show_default=True, help="Alternatives shown per step.")
+@click.option("--inside", is_flag=True, help="An eighth step: inside the model, how the first guess formed layer by layer "
+              "and where the last token looked.")
 @loading_options
-def explain(prompt, model_spec, max_new_tokens, show_top, loading):
+def explain(prompt, model_spec, max_new_tokens, show_top, inside, loading):
     """Walk through the whole path in seven steps: text → tokens → ids → the model guessing one token
     at a time → new ids → their tokens → text.
 
@@ -26,6 +28,7 @@ def explain(prompt, model_spec, max_new_tokens, show_top, loading):
     Examples:
       tokenprism explain "if __name__ == "
       tokenprism explain "The capital of France is" -m gpt2 -n 5
+      tokenprism explain "def add(a, b):" --inside
     """
     from ..generation import check_prompt, generate, prepare_prompt
     from ..render.steps import ids_text, labels_text, stop_line
@@ -58,7 +61,17 @@ def explain(prompt, model_spec, max_new_tokens, show_top, loading):
     section(console, 7, "the text")
     console.print(f"[dim]{escape(gen.prompt)}[/dim][bold]{escape(gen.text)}[/bold]")
     console.print(f"\n[dim]{escape(stop_line(gen))}[/dim]")
+    if inside:
+        _inside(console, model, prompt)
     finish(gen)
+
+
+def _inside(console: Any, model: Any, prompt: str) -> None:
+    from ..inside import attention, lens
+    from ..render.inside import inside_explain
+
+    section(console, 8, "inside the model: how the first guess formed")
+    console.print(inside_explain(lens(prompt, model=model, positions="last"), attention(prompt, model=model, last=True)))
 
 
 def _tokens(n: int) -> str:

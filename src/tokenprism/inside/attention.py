@@ -56,11 +56,24 @@ class Attention:
     num_layers: int
     num_heads: int
     notes: tuple[str, ...] = field(default=())
+    offset: int = 0  # the position of the weights' first row (len(ids) - 1 when only the last was kept)
+
+    @property
+    def square(self) -> bool:
+        """Every position's row is kept (not only the last one's)."""
+        return self.offset == 0
+
+    def row(self, position: int) -> int:
+        """The weights' row of `position` (negative: from the end)."""
+        where = position % len(self.ids)
+        if where < self.offset:
+            raise UsageError(f"position {position}'s attention was not kept; run attention over every position")
+        return where - self.offset
 
     def looked_at(self, position: int = -1, *, layer: int | None = None, head: int | None = None) -> np.ndarray:
         """Where `position` looked: its row of weights averaged over the kept layers (or one `layer`)
         and heads (or one `head`); sums to 1 over the positions up to it."""
-        row = position % len(self.ids)
+        row = self.row(position)
         picked = [lay.weights[[_head_index(lay, head)] if head is not None else slice(None), row] for lay in self._layers(layer)]
         return np.concatenate(picked).mean(axis=0)
 
@@ -82,9 +95,12 @@ class Attention:
         return html(self)
 
 
-def attention(prompt: str, *, model: Model | str = "prism-tiny", layer: int | None = None, head: int | None = None) -> Attention:
+def attention(
+    prompt: str, *, model: Model | str = "prism-tiny", layer: int | None = None, head: int | None = None, last: bool = False
+) -> Attention:
     """Every layer's and head's attention weights over `prompt` (or one `layer`, numbered from 1,
-    negative from the end; one `head`, numbered from 0).
+    negative from the end; one `head`, numbered from 0). With `last`, only the last position's row
+    is kept (where the token that makes the next guess looked), which is all `explain` needs.
 
     >>> a = attention("The cat sat on the mat", model="gpt2", layer=-1)     # doctest: +SKIP
     >>> a.layers[0].weights.shape                                          # doctest: +SKIP
@@ -95,7 +111,7 @@ def attention(prompt: str, *, model: Model | str = "prism-tiny", layer: int | No
     check_attention_options(layer=layer, head=head)
     model = as_model(model)
     ids, notes = prompt_ids(model, prompt)
-    weights = model.internals(ids, attentions=True).attentions or []
+    weights = model.internals(ids, attentions=True, last=last).attentions or []
     total, heads = len(weights), weights[0].shape[0] if weights else 0
     numbers = [_layer_number(layer, total)] if layer is not None else list(range(1, total + 1))
     if head is not None and not 0 <= head < heads:
@@ -104,7 +120,7 @@ def attention(prompt: str, *, model: Model | str = "prism-tiny", layer: int | No
     layers = [AttentionLayer(layer=n, heads=kept, weights=np.ascontiguousarray(weights[n - 1][kept])) for n in numbers]
     tok = model.tokenizer
     return Attention(model=model.name, prompt=prompt, ids=ids, tokens=[token_label(tok, i) for i in ids], layers=layers,
-                     num_layers=total, num_heads=heads, notes=tuple(notes))
+                     num_layers=total, num_heads=heads, notes=tuple(notes), offset=len(ids) - 1 if last else 0)
 
 
 def check_attention_options(*, layer: int | None, head: int | None) -> None:

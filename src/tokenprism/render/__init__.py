@@ -22,4 +22,9 @@ HTML_VIEWS: dict[str, tuple[str, str]] = {
     "Embeddings": ("tokenprism.render.embeddings", "embeddings_html"),
     "Similarity": ("tokenprism.render.embeddings", "similarity_html"),
     "Neighbors": ("tokenprism.render.embeddings", "neighbors_html"),
+    "Lens": ("tokenprism.render.inside_html", "lens_html"),
+    "Attention": ("tokenprism.render.inside_html", "attention_html"),
+    "Attribution": ("tokenprism.render.inside_html", "attribution_html"),
+    "TokenAnatomy": ("tokenprism.render.anatomy", "token_anatomy_html"),
+    "Anatomy": ("tokenprism.render.anatomy", "anatomy_html"),
 }
