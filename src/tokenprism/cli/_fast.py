@@ -24,11 +24,12 @@ TOKENIZE_OPTIONS: dict[str, tuple[str, bool]] = {
     "--ids-only": ("ids_only", False),
     "--no-special-tokens": ("no_special_tokens", False),
     "--split-special-tokens": ("split_special_tokens", False),
+    "--explain": ("explain", False),
     "--json": ("as_json", False),
 }
 TOKENIZE_DEFAULTS: dict[str, Any] = {
     "text": None, "file": None, "errors": "strict", "spec": "prism-tiny",
-    "ids_only": False, "no_special_tokens": False, "split_special_tokens": False, "as_json": False,
+    "ids_only": False, "no_special_tokens": False, "split_special_tokens": False, "explain": False, "as_json": False,
 }
 _CHOICES = {"errors": ("strict", "replace")}
 
@@ -75,9 +76,12 @@ def _parse(args: list[str]) -> dict[str, Any] | None:
 
 
 def run_tokenize(*, text: str | None, file: str | None, errors: str, spec: str, ids_only: bool,
-                 no_special_tokens: bool, split_special_tokens: bool, as_json: bool) -> None:
+                 no_special_tokens: bool, split_special_tokens: bool, as_json: bool, explain: bool = False) -> None:
     """What `tokenprism tokenize` does, whichever path read its arguments."""
     content = read_text(text, file, errors=errors)
+    if explain:
+        return _run_explain(content, spec=spec, ids_only=ids_only, no_special_tokens=no_special_tokens,
+                            split_special_tokens=split_special_tokens, as_json=as_json)
     enc = load(spec).encode(content, add_special_tokens=not no_special_tokens, split_special_tokens=split_special_tokens)
     if as_json:
         emit_json(enc.to_dict())
@@ -87,3 +91,21 @@ def run_tokenize(*, text: str | None, file: str | None, errors: str, spec: str, 
         from ..render.terminal import encoding_view
 
         show(encoding_view(enc))
+
+
+def _run_explain(content: str, *, spec: str, ids_only: bool, no_special_tokens: bool, split_special_tokens: bool,
+                 as_json: bool) -> None:
+    """`tokenize --explain`: how each token was built (BPE merges, WordPiece matches, Unigram cuts)."""
+    from ..errors import UsageError
+    from ..tokenizers.anatomy import explain_tokens
+
+    if ids_only:
+        raise UsageError("--explain shows how each token was built; drop --ids-only (or --explain)")
+    anatomy = explain_tokens(load(spec), content, add_special_tokens=not no_special_tokens,
+                             split_special_tokens=split_special_tokens)
+    if as_json:
+        emit_json(anatomy.to_dict())
+    else:
+        from ..render.anatomy import anatomy_view
+
+        show(anatomy_view(anatomy))

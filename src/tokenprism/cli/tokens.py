@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -21,8 +22,9 @@ from ._io import emit_json, load, show
 @click.option("--ids-only", is_flag=True, help="Print only the ids, space-separated.")
 @click.option("--no-special-tokens", is_flag=True, help="Do not add BOS/EOS, [CLS]/[SEP] around the text (add_special_tokens=False).")
 @click.option("--split-special-tokens", is_flag=True, help="Treat special-token strings in the text as plain text.")
+@click.option("--explain", is_flag=True, help="Show how each token was built: BPE merges with their ranks, WordPiece's longest matches, Unigram's best cut beside the runners-up.")
 @json_option
-def tokenize(text, file, errors, spec, ids_only, no_special_tokens, split_special_tokens, as_json):
+def tokenize(text, file, errors, spec, ids_only, no_special_tokens, split_special_tokens, explain, as_json):
     """Show every token of a text, with its id, piece and the exact text it covers.
 
     \b
@@ -30,9 +32,13 @@ def tokenize(text, file, errors, spec, ids_only, no_special_tokens, split_specia
       tokenprism tokenize "Hello world" -t gpt2
       tokenprism tokenize --file notes.md -t cl100k_base --json
       echo "<|endoftext|> is special" | tokenprism tokenize - -t gpt-4o
+      tokenprism tokenize "unbelievable" -t bert-base-uncased --explain
     """
     run_tokenize(text=text, file=file, errors=errors, spec=spec, ids_only=ids_only, no_special_tokens=no_special_tokens,
-                 split_special_tokens=split_special_tokens, as_json=as_json)
+                 split_special_tokens=split_special_tokens, explain=explain, as_json=as_json)
+
+
+_ASCII_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 def _parse_ids(values: tuple[str, ...]) -> list[object]:
@@ -43,13 +49,8 @@ def _parse_ids(values: tuple[str, ...]) -> list[object]:
     raw = " ".join(values).replace(",", " ").replace("[", " ").replace("]", " ").split()
     if not raw:
         raise UsageError("no ids given: pass ids as arguments, e.g. tokenprism decode 3323 622 -t gpt2")
-    parsed: list[object] = []
-    for item in raw:
-        try:
-            parsed.append(int(item))
-        except ValueError:
-            parsed.append(item)
-    return parsed
+    # ASCII digits only: int() also reads "٣" (an Arabic-Indic 3) and Python's isdigit() takes "²"
+    return [int(item) if _ASCII_INT.fullmatch(item) else item for item in raw]
 
 
 @app.command(context_settings={"ignore_unknown_options": True})

@@ -180,6 +180,8 @@ class WordAnatomy:
     notes: list[str] = field(default_factory=list)
     rank_name: str = ""
     byte_level: bool = False
+    #: "bpe", "wordpiece" or "unigram": which of the three algorithms cut it
+    family: str = ""
 
     @property
     def exact(self) -> bool:
@@ -194,6 +196,7 @@ class WordAnatomy:
     def to_dict(self) -> dict[str, Any]:
         return {
             "algorithm": self.algorithm,
+            "family": self.family,
             "symbols": self.symbols,
             "text": symbol_text(self.symbols, byte_level=self.byte_level),
             "start_symbols": self.start_symbols,
@@ -249,13 +252,29 @@ class TokenAnatomy:
         start, end = self.span
         return [m for m in self.word.merges if start <= m.start and m.start + len(m.merged) <= end]
 
+    def states(self) -> list[list[str]]:
+        """The token's symbols before its first merge, then after each of its merges (BPE)."""
+        if not self.word:
+            return []
+        start, end = self.span
+        symbols = list(self.word.symbols[start:end])
+        where = list(range(start, end))  # where each symbol begins in the word
+        out = [list(symbols)]
+        for m in self.steps:
+            i = where.index(m.start)
+            symbols[i : i + 2] = [m.merged]
+            del where[i + 1]
+            out.append(list(symbols))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"tokenizer": self.tokenizer, "index": self.index, "id": self.id, "piece": self.piece,
                                 "label": self.label, "why": self.why, "word": None}
         if self.word:
-            data.update(position=self.position, span=list(self.span), word=self.word.to_dict(),
-                        steps=[{"left": m.left, "right": m.right, "merged": m.merged, "rank": _number(m.rank)}
-                               for m in self.steps])
+            states = self.states()
+            data.update(position=self.position, span=list(self.span), word=self.word.to_dict(), start=states[0],
+                        steps=[{"left": m.left, "right": m.right, "merged": m.merged, "rank": _number(m.rank), "after": after}
+                               for m, after in zip(self.steps, states[1:])])
         return data
 
     def _repr_html_(self) -> str:
@@ -286,8 +305,17 @@ class Anatomy:
         return all(w.exact for w in self.words)
 
     def to_dict(self) -> dict[str, Any]:
+        """The words once each, and the tokens with the index of their word (None: not built by the model)."""
+        words = self.words
+        number = {id(w): i for i, w in enumerate(words)}
+        tokens = []
+        for t in self.tokens:
+            data = t.to_dict()
+            if t.word is not None:
+                data["word"] = number[id(t.word)]
+            tokens.append(data)
         return {"tokenizer": self.tokenizer, "text": self.text, "exact": self.exact,
-                "tokens": [t.to_dict() for t in self.tokens]}
+                "words": [w.to_dict() for w in words], "tokens": tokens}
 
     def _repr_html_(self) -> str:
         from .._display import html
@@ -363,7 +391,7 @@ def _to_ids(symbols: list[str], rules: ModelRules) -> tuple[list[int], list[tupl
             notes.append(f"{symbol!r} is no piece of the vocabulary: it becomes the unknown token")
             last_unknown = True
         pos = end
-    return ids, spans, notes
+    return ids, spans, list(dict.fromkeys(notes))
 
 
 def build_word(word: ModelWord, rules: ModelRules, *, algorithm: str, pieces: Sequence[str], byte_level: bool) -> WordAnatomy:
@@ -391,7 +419,8 @@ def build_word(word: ModelWord, rules: ModelRules, *, algorithm: str, pieces: Se
     return WordAnatomy(algorithm=algorithm, symbols=word.symbols, ids=list(word.ids), pieces=list(pieces),
                        spans=spans if len(spans) == len(word.ids) else [(0, len(word.symbols))] * len(word.ids),
                        first=word.first, replayed=ids, final=final, merges=merges, matches=matches, cuts=cuts, notes=notes,
-                       rank_name=rules.rank_name if rules.algorithm == "bpe" else "", byte_level=byte_level)
+                       rank_name=rules.rank_name if rules.algorithm == "bpe" else "", byte_level=byte_level,
+                       family=rules.algorithm)
 
 
 def split_at_words(word: WordAnatomy, rules: ModelRules, *, algorithm: str, byte_level: bool) -> list[WordAnatomy]:
@@ -423,7 +452,8 @@ def _sub_word(word: WordAnatomy, lo: int, hi: int, start: int, end: int, rules: 
     return WordAnatomy(algorithm=word.algorithm, symbols=word.symbols[start:end], ids=word.ids[lo:hi],
                        pieces=word.pieces[lo:hi], spans=[(s - start, e - start) for s, e in word.spans[lo:hi]],
                        first=word.first + lo, replayed=word.replayed[lo:hi], final=final, merges=merges,
-                       notes=_to_ids(final, rules)[2], rank_name=word.rank_name, byte_level=word.byte_level)
+                       notes=_to_ids(final, rules)[2], rank_name=word.rank_name, byte_level=word.byte_level,
+                       family=word.family)
 
 
 def _as_model_word(word: WordAnatomy) -> ModelWord:

@@ -23,7 +23,7 @@ from .config import DEFAULT_EMBEDDING_MODEL, Settings, check_spec, scrub_paths
 from .payload import comparison_payload, encoding_payload, matrix_payload, points_payload
 from .schemas import (
     CompareRequest, CompareResponse, ConfigResponse, DecodeRequest, DecodeResponse, EmbedRequest, EmbedResponse,
-    ErrorResponse, SimilarRequest, SimilarResponse, TokenizeRequest, TokenizeResponse,
+    ErrorResponse, ExplainTokenRequest, ExplainTokenResponse, SimilarRequest, SimilarResponse, TokenizeRequest, TokenizeResponse,
 )
 from .stream import GenerationSlots
 
@@ -171,6 +171,21 @@ def _tokenize(st: ServerState, body: TokenizeRequest) -> JSON:
     tok = st.tokenizer(body.tokenizer)
     enc = tok.encode(body.text, add_special_tokens=body.add_special_tokens, split_special_tokens=body.split_special_tokens)
     return JSON(encoding_payload(enc, tok))
+
+
+@router.post("/explain-token", response_model=ExplainTokenResponse)
+async def explain_token(body: ExplainTokenRequest, request: Request) -> JSON:
+    """How one token of a text was built: BPE's merges with their ranks, WordPiece's longest matches,
+    Unigram's best cut beside the runners-up."""
+    return await off_loop(request, _explain_token, body)
+
+
+def _explain_token(st: ServerState, body: ExplainTokenRequest) -> JSON:
+    from ..tokenizers.anatomy import explain_token as explain
+
+    built = explain(st.tokenizer(body.tokenizer), body.text, body.index, add_special_tokens=body.add_special_tokens,
+                    split_special_tokens=body.split_special_tokens)
+    return JSON({**built.to_dict(), "tokenizer": scrub_paths(built.tokenizer)})
 
 
 @router.post("/decode", response_model=DecodeResponse)

@@ -5,14 +5,15 @@ silently ignored option.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "TokenizeRequest", "TokenizeResponse", "TokenColumns", "CompareRequest", "CompareResponse", "DecodeRequest",
+    "TokenizeRequest", "TokenizeResponse", "TokenColumns", "ExplainTokenRequest", "ExplainTokenResponse", "CompareRequest", "CompareResponse", "DecodeRequest",
     "DecodeResponse", "GenerateRequest", "InfillRequest", "EmbedRequest", "EmbedResponse", "SimilarRequest",
     "SimilarResponse", "ConfigResponse", "ErrorResponse",
+    "LensRequest", "LensResponse", "AttentionRequest", "AttentionResponse", "AttributeRequest", "AttributeResponse",
 ]
 
 
@@ -51,6 +52,28 @@ class TokenizeResponse(BaseModel):
     lossless: bool
     notes: list[str]
     tokens: TokenColumns
+
+
+class ExplainTokenRequest(_Request):
+    text: str = Field(description="The text, as sent to /api/tokenize.")
+    index: int = Field(description="Which token of the text's encoding (0 for the first; negative counts from the end).")
+    tokenizer: Optional[str] = Field(None, description="One of /api/config's tokenizers (default: the first).")
+    add_special_tokens: bool = True
+    split_special_tokens: bool = False
+
+
+class ExplainTokenResponse(BaseModel):
+    tokenizer: str
+    index: int
+    id: int
+    piece: str
+    label: str
+    why: str = Field(description="For a token the model did not build (special, added around the text): where it came from.")
+    word: Optional[dict[str, Any]] = Field(None, description="The word it came from: symbols, algorithm, merges / matches / cuts, exact.")
+    position: Optional[int] = Field(None, description="Which token of its word this is.")
+    span: Optional[list[int]] = Field(None, description="Where the token lies in the word's symbols.")
+    start: Optional[list[str]] = Field(None, description="BPE: the token's symbols before its first merge.")
+    steps: Optional[list[dict[str, Any]]] = Field(None, description="BPE: each merge that built it, its rank and the symbols after it.")
 
 
 class DecodeRequest(_Request):
@@ -172,3 +195,96 @@ class ConfigResponse(BaseModel):
     presets: dict[str, list[str]]
     book_text: str
     version: str
+
+
+# --- inside the model -----------------------------------------------------------------------------
+class LensRequest(_Request):
+    prompt: str = Field(min_length=1, description="The text whose next-token guesses are read layer by layer.")
+    model: Optional[str] = Field(None, description="One of /api/config's models (default: the first).")
+    top: int = Field(5, ge=1, le=20, description="Top tokens kept per layer and position.")
+    positions: Literal["all", "last"] = Field("all", description="Every position, or only the last.")
+
+
+class LensCandidate(BaseModel):
+    id: int
+    token: str
+    prob: float
+
+
+class LensCell(BaseModel):
+    position: int
+    top: list[LensCandidate] = Field(description="The layer's most likely next tokens at this position, most likely first.")
+    entropy: float = Field(description="Bits.")
+    kl_to_final: float = Field(description="KL(final ‖ this layer), bits.")
+    rank_of_final: int = Field(description="Where the model's final prediction ranks here (1 = top).")
+
+
+class LensLayer(BaseModel):
+    layer: int = Field(description="0 = the embeddings; the last = the model's output.")
+    positions: list[LensCell]
+
+
+class LensResponse(BaseModel):
+    model: str
+    prompt: str
+    tokens: list[str]
+    ids: list[int]
+    layers: list[LensLayer]
+    notes: list[str]
+
+
+class AttentionRequest(_Request):
+    prompt: str = Field(min_length=1)
+    model: Optional[str] = None
+    position: int = Field(-1, description="The token whose attention is returned (from 0; -1 = the last).")
+
+
+class AttentionHead(BaseModel):
+    head: int
+    weights: list[float] = Field(description="How much the token looked at each position (sums to 1).")
+
+
+class AttentionLayer(BaseModel):
+    layer: int = Field(description="1 = the first block.")
+    heads: list[AttentionHead]
+
+
+class AttentionResponse(BaseModel):
+    model: str
+    tokens: list[str]
+    ids: list[int]
+    position: int
+    num_layers: int
+    num_heads: int
+    layers: list[AttentionLayer]
+    notes: list[str]
+
+
+class AttributeRequest(_Request):
+    prompt: str = Field(min_length=1)
+    target: str = Field(min_length=1, description="The continuation to explain (forced after the prompt).")
+    model: Optional[str] = None
+    method: Literal["integrated-gradients", "grad-x-input"] = "integrated-gradients"
+    steps: int = Field(32, ge=1, le=128, description="Integration points (integrated gradients).")
+
+
+class Completeness(BaseModel):
+    sum: float = Field(description="The attributions added up.")
+    expected: float = Field(description="log p(target | prompt) − log p(target | baseline).")
+    relative_error: float
+
+
+class AttributeResponse(BaseModel):
+    model: str
+    prompt: str
+    target: str
+    tokens: list[str]
+    ids: list[int]
+    target_tokens: list[str]
+    attributions: list[float] = Field(description="Each prompt token's contribution to log p(target | prompt).")
+    method: str
+    baseline: str
+    steps: int
+    logprob: float
+    completeness: Completeness
+    notes: list[str]

@@ -259,6 +259,10 @@
     showTokenizerInfo();
     $("tok-ws").addEventListener("change", () => tokState.view && drawTokens());
     linkPanes($("tok-tokens"), $("tok-ids"), () => tokState.view);
+    $("tok-tokens").addEventListener("click", (e) => {
+      const node = e.target.closest("[data-i]");
+      if (node) explainToken(Number(node.dataset.i));
+    });
     runTokenize();
   }
 
@@ -286,6 +290,8 @@
       if (controller !== tokState.controller) return;
       tokState.view = tokenView(res.tokens);
       tokState.view.res = res;
+      tokState.view.body = body;
+      $("tok-build").hidden = true;
       drawTokenize(res);
     } catch (e) {
       if (isAbort(e)) return;
@@ -309,6 +315,61 @@
     tokState.hl = -1;
     drawChunked($("tok-tokens"), n, (i) => tokenSpan(view, i, ws));
     drawChunked($("tok-ids"), n, (i) => el("span", { "data-i": i, text: String(view.cols.ids[i]) + " " }));
+  }
+
+  // How a token is built: a click on a token asks the server to replay the tokenizer's model on its word.
+  const RULES = {
+    bpe: "BPE starts from single characters (bytes) and merges the adjacent pair with the lowest rank, again and again, until no pair merges.",
+    wordpiece: "WordPiece takes the longest piece of its vocabulary at the start of what is left (## marks a piece inside a word).",
+    unigram: "Unigram takes, of every way to cut the word into pieces, the one whose scores (log-probabilities) add up highest.",
+  };
+  async function explainToken(i) {
+    const view = tokState.view, box = $("tok-build");
+    if (!view || !view.body) return;
+    box.hidden = false;
+    box.replaceChildren(el("div", { class: "hint", text: "replaying token #" + i + " …" }));
+    try {
+      const res = await api("/api/explain-token", { ...view.body, index: i });
+      if (view !== tokState.view) return;
+      box.replaceChildren(...buildNodes(res));
+    } catch (e) {
+      box.replaceChildren(el("span", { class: "error", text: e.message }));
+    }
+  }
+  const sym = (s, cls) => el("span", { class: "sym" + (cls ? " " + cls : ""), text: oneLine(visibleWhitespace(s)) });
+  function buildNodes(res) {
+    const head = el("div", { class: "card-title" }, `How token #${res.index} was built `,
+      el("span", { class: "hint", text: `id ${res.id} · piece ${JSON.stringify(res.piece)}` }));
+    const close = el("button", { class: "secondary build-close", text: "close", onclick: () => { $("tok-build").hidden = true; } });
+    const w = res.word;
+    if (!w) return [close, head, el("p", { text: "Not built by the model: " + res.why })];
+    const nodes = [close, head,
+      el("p", null, "From the word ", el("b", { text: JSON.stringify(w.text) }), " — as the model sees it: ",
+        ...w.start_symbols.map((s) => sym(s)), ` (${w.algorithm}).`),
+      el("p", { class: "hint", text: RULES[w.family] + (w.algorithm.includes("byte-level") || w.algorithm.includes("tiktoken")
+        ? " Each start symbol is one byte, written as GPT-2 writes bytes (Ġ is a space, Ċ a newline)." : "") })];
+    if (w.family === "bpe") {
+      const rows = [el("tr", null, el("td", { text: "start" }), el("td", null, ...res.start.map((s) => sym(s))), el("td"))];
+      res.steps.forEach((m, k) => rows.push(el("tr", null, el("td", { text: String(k + 1) }),
+        el("td", null, ...m.after.map((s) => sym(s, s === m.merged ? "new" : ""))),
+        el("td", { text: `${oneLine(m.left)} + ${oneLine(m.right)} → ${oneLine(m.merged)} · ${w.rank_name} ${fmtInt(m.rank)}` }))));
+      if (!res.steps.length) rows.push(el("tr", null, el("td"), el("td", { text: res.start.length > 1 ? "taken whole" : "no merge: a single symbol" }), el("td")));
+      nodes.push(el("table", { class: "build-steps" }, el("tr", null, el("th", { text: "step" }), el("th", { text: "symbols" }),
+        el("th", { text: "merge (lowest rank first)" })), ...rows));
+    } else if (w.family === "wordpiece") {
+      nodes.push(el("table", { class: "build-steps" }, el("tr", null, el("th", { text: "at" }), el("th", { text: "longest piece" }),
+        el("th", { text: "longer candidates tried" })), ...w.matches.map((m, k) => el("tr", { class: k === res.position ? "here" : "" },
+        el("td", { text: String(m.start) }), el("td", null, m.piece === null ? "none: the whole word is unknown" : sym(m.piece)),
+        el("td", { text: String(m.tried) })))));
+    } else {
+      nodes.push(el("table", { class: "build-steps" }, el("tr", null, el("th"), el("th", { text: "cut" }), el("th", { text: "score" })),
+        ...w.cuts.map((c, k) => el("tr", { class: k === 0 ? "here" : "" }, el("td", { text: k === 0 ? "best" : "runner-up " + k }),
+          el("td", null, ...c.pieces.map((p) => sym(p))), el("td", { text: c.score.toFixed(4) })))));
+    }
+    for (const n of w.notes) nodes.push(el("div", { class: "note", text: n }));
+    nodes.push(el("div", { class: "badge " + (w.exact ? "ok" : "no"), text: w.exact ? "the replay ends in the tokenizer's own tokens"
+      : "the replay differs from the tokenizer's tokens" }));
+    return nodes;
   }
 
   // Hovering a token highlights its id and back; clicking scrolls to the other one.
