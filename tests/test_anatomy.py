@@ -19,7 +19,7 @@ import pytest
 from conftest import PRISM_TINY, find_fixture, fixture
 
 from tokenprism import InputError, load_tokenizer
-from tokenprism.tokenizers import anatomy
+from tokenprism.tokenizers import anatomy, anatomy_values
 from tokenprism.tokenizers.anatomy import best_cuts, explain_token, explain_tokens, longest_match, replay_bpe
 
 _SEP = "\n__ggml_vocab_test__\n"
@@ -171,7 +171,7 @@ def test_pure_algorithms_and_doctests() -> None:
     assert [m.piece for m in longest_match("xyz", {"x", "##y"})] == ["x", "##y", None]
     cuts = best_cuts("ab", {"a": -1.0, "b": -1.0, "ab": -2.0}.get, unk_score=-20.0, longest=2, n=3)
     assert [c.pieces for c in cuts] == [("ab",), ("a", "b")]  # equal scores: the longer last piece first
-    assert doctest.testmod(anatomy).failed == 0
+    assert doctest.testmod(anatomy).failed == 0 and doctest.testmod(anatomy_values).failed == 0
 
 
 def test_explain_token_index_and_tokens_outside_words() -> None:
