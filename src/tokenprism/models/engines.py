@@ -65,6 +65,10 @@ def _load_uncached(spec: str, *, engine: str, device: str, dtype: str, allow_pic
                    revision: str | None) -> Model:
     from ..tokenizers.registry import load_tokenizer
 
+    if spec.strip().lower().endswith(".gguf"):  # a llama.cpp model file: weights and tokenizer in one (gguf_model.py)
+        from .gguf_model import load_gguf_model
+
+        return load_gguf_model(spec, engine=engine, device=device, dtype=dtype)
     folder = resolve_model_path(spec, revision=revision, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
     config = read_config(folder)
     if config.get("auto_map") and not trust_remote_code:

@@ -222,6 +222,15 @@ class GGUFFile:
         del view  # let the map close: no buffer stays exported
         return copy
 
+    def tensor_bytes(self, info: TensorInfo) -> np.ndarray:
+        """A tensor's raw bytes (uint8, copied out of the map): for model engines. Tokenizing never calls this."""
+        if self._map is None:
+            raise TokenizerFileError(f"{self.path}: the file was closed before tensor '{info.name}' was read")
+        view = np.frombuffer(self._map, dtype=np.uint8, count=info.n_bytes, offset=self.data_offset + info.offset)
+        copy = view.copy()
+        del view
+        return copy
+
     # --- parsing --------------------------------------------------------------------------------
     def _fail(self, field: str, problem: str) -> TokenizerFileError:
         return TokenizerFileError(
