@@ -23,6 +23,8 @@ __all__ = ["detect_properties", "Properties", "fim_sentinels", "chat_role_tokens
 _RARE_CHAR = "\U00013000"
 _DIGIT_PROBES = ("31415926535897932384626433832795", "1234567890", "2024", "100000")
 _BYTE_PIECE = re.compile(r"<0x[0-9A-Fa-f]{2}>")
+# A run long enough to show grouping: a tokenizer trained on code may hold 4 spaces, not 8, in a token.
+_SPACE_RUN = 16
 
 # FIM sentinels and chat-role tokens are recognised by the spelling of the token strings the
 # tokenizer itself declares (starcoder "<fim_prefix>", deepseek "<｜fim▁begin｜>", codellama "▁<PRE>").
@@ -103,7 +105,7 @@ def detect_properties(tok: Tokenizer) -> Properties:
     """
     probe = _Prober(tok)
     strips_accents = probe.same("café naïve résumé", "cafe naive resume")
-    space_tokens, keeps_runs = probe.space_run(8)
+    space_tokens, keeps_runs = probe.space_run(_SPACE_RUN)
     digit_max, digit_whole = probe.digit_groups()
     unknown, evidence_unknown = probe.unknown_chars()
     return Properties(
@@ -118,7 +120,7 @@ def detect_properties(tok: Tokenizer) -> Properties:
         keeps_newlines=probe.keeps("line one\nline two", "\n"),
         keeps_tabs=probe.keeps("a\tb", "\t"),
         keeps_space_runs=keeps_runs,
-        merges_spaces=keeps_runs and space_tokens <= 2,
+        merges_spaces=keeps_runs and space_tokens <= _SPACE_RUN // 2,
         digits="whole" if digit_whole else ("single" if digit_max <= 1 else f"grouped up to {digit_max}"),
         digit_group_max=digit_max,
         unknown_chars=unknown,
@@ -129,7 +131,7 @@ def detect_properties(tok: Tokenizer) -> Properties:
         roles=_roles(tok),
         chat_tokens=chat_role_tokens(tok),
         normalizer=tok.declared_normalizer,
-        evidence={"unknown_chars": evidence_unknown, "merges_spaces": f"8 spaces → {space_tokens} token(s)"},
+        evidence={"unknown_chars": evidence_unknown, "merges_spaces": f"{_SPACE_RUN} spaces → {space_tokens} token(s)"},
     )
 
 
@@ -161,11 +163,17 @@ class _Prober:
         return "none"
 
     def space_run(self, n: int) -> tuple[int, bool]:
-        """(tokens that cover a run of n spaces between two letters, whether the run survives decoding)."""
-        text = "a" + " " * n + "b"
-        enc = self.encode(text)
-        inside = sum(1 for s, e in enc.offsets if e > s and s < n + 1 and e > 1 and text[max(s, 1):min(e, n + 1)].strip() == "")
-        return inside, " " * n in self.tok.decode(enc.ids)
+        """(the fewest tokens that cover a run of n spaces, between two letters or as indentation
+        after a newline, where code puts long runs; whether the run survives decoding)."""
+        fewest, kept = n, True
+        for before in ("a", "a\n"):
+            text = before + " " * n + "b"
+            enc = self.encode(text)
+            start, end = len(before), len(before) + n
+            inside = sum(1 for s, e in enc.offsets if e > s and s < end and e > start and not text[max(s, start):min(e, end)].strip())
+            fewest = min(fewest, inside)
+            kept = kept and " " * n in self.tok.decode(enc.ids)
+        return fewest, kept
 
     def digit_groups(self) -> tuple[int, bool]:
         """(most digits one token holds over the probes, whether every probe number was one token)."""

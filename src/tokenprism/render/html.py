@@ -131,7 +131,7 @@ def fact_text(value: object, *, limit: int = 200) -> str:
 
 def info_html(info: TokenizerInfo) -> str:
     """A tokenizer's facts as a two-column table."""
-    roles = {t: r for r, t in info.roles.items()}
+    roles = {t: ", ".join(info.roles_of(t)) for t in info.roles.values()}  # <|endoftext|>: bos, eos, unk
     specials = ", ".join(f"{t}={i}" + (f" ({roles[t]})" if t in roles else "") for t, i in list(info.special_tokens.items())[:40])
     rows = [
         ("tokenizer", info.name), ("source", info.source), ("model type", info.model_type),

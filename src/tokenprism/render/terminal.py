@@ -101,7 +101,7 @@ def info_view(info: TokenizerInfo, properties: dict | None = None) -> Group:
     table.add_row("source", info.source)
     table.add_row("model type", info.model_type)
     table.add_row("vocab size", f"{info.vocab_size:,} ({info.base_vocab_size:,} base + {info.vocab_size - info.base_vocab_size:,} added)")
-    roles = {t: r for r, t in info.roles.items()}
+    roles = {t: ", ".join(info.roles_of(t)) for t in info.roles.values()}  # <|endoftext|>: bos, eos, unk
     specials = ", ".join(f"{t}={i}" + (f" ({roles[t]})" if t in roles else "") for t, i in list(info.special_tokens.items())[:40])
     more = f" … and {len(info.special_tokens) - 40} more" if len(info.special_tokens) > 40 else ""
     table.add_row("special tokens", (specials + more) or "none")

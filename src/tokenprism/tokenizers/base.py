@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
@@ -32,6 +32,7 @@ _T = TypeVar("_T")
 SPECIAL_ROLES = ("bos", "eos", "unk", "pad", "cls", "sep", "mask")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ASCII_INT = re.compile(r"\s*-?[0-9]+\s*", re.ASCII)
 
 
 def repair_surrogates(text: str) -> tuple[str, list[str]]:
@@ -129,7 +130,7 @@ class TokenizerInfo(NamedTuple):
             "vocab_size": self.vocab_size,
             "base_vocab_size": self.base_vocab_size,
             "special_tokens": [
-                {"token": t, "id": i, "role": next((r for r, c in self.roles.items() if c == t), None)}
+                {"token": t, "id": i, "role": ", ".join(self.roles_of(t)) or None}
                 for t, i in self.special_tokens.items()
             ],
             "chat_template": self.chat_template,
@@ -138,10 +139,23 @@ class TokenizerInfo(NamedTuple):
             **(self.sections or {}),
         }
 
+    def roles_of(self, token: str) -> list[str]:
+        """Every role a special token plays, in `SPECIAL_ROLES` order (GPT-2's ``<|endoftext|>``:
+        bos, eos and unk).
+
+        >>> TokenizerInfo("t", "", "hf", "BPE", 1, 1, {"<e>": 0}, {"bos": "<e>", "eos": "<e>"}, False).roles_of("<e>")
+        ['bos', 'eos']
+        """
+        return [r for r in sorted(self.roles, key=_role_order) if self.roles[r] == token]
+
     def _repr_html_(self) -> str:
         from .._display import html
 
         return html(self)
+
+
+def _role_order(role: str) -> int:
+    return SPECIAL_ROLES.index(role) if role in SPECIAL_ROLES else len(SPECIAL_ROLES)
 
 
 class ModelWord(NamedTuple):
@@ -205,6 +219,13 @@ class Tokenizer(ABC):
 
     #: the backend's short name: "hf", "tiktoken", "sentencepiece"
     backend: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every backend's `decode` takes a bare id as well as a list, as transformers' does: decode(3323).
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("decode")
+        if own is not None and not getattr(own, "takes_one_id", False):
+            cls.decode = _taking_one_id(own)  # type: ignore[method-assign]
 
     def __init__(self, *, name: str, source: str, inferred: Sequence[str] = (), files: Sequence[str] = ()):
         self.name = name
@@ -417,9 +438,9 @@ class Tokenizer(ABC):
         IndexError or silently return "" for bad ones."""
         size = self.vocab_size
         checked = []
-        for value in ids:
+        for value in _id_list(ids):
             if isinstance(value, bool) or not isinstance(value, int):
-                if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                if isinstance(value, str) and _ASCII_INT.fullmatch(value):  # not "٣" or "²": ids are ASCII
                     value = int(value)
                 else:
                     raise InvalidTokenId(value, size)
@@ -494,6 +515,24 @@ class Tokenizer(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.model_type}, vocab {self.vocab_size}>"
+
+
+def _id_list(ids: Any) -> Any:
+    """Ids as given, or a bare id (an int, a numpy integer, a string) as a list of one."""
+    if isinstance(ids, (int, str)) or (hasattr(ids, "__index__") and not hasattr(ids, "__iter__")):
+        return [ids]
+    return ids
+
+
+def _taking_one_id(decode: Callable[..., str]) -> Callable[..., str]:
+    """A backend's `decode` that also takes a bare id (see `Tokenizer.__init_subclass__`)."""
+
+    @wraps(decode)
+    def decode_ids(self: Tokenizer, ids: Any, **options: Any) -> str:
+        return decode(self, _id_list(ids) if not isinstance(ids, str) else ids, **options)
+
+    decode_ids.takes_one_id = True  # type: ignore[attr-defined]
+    return decode_ids
 
 
 def offsets_from_bytes(text: str, pieces: Sequence[bytes]) -> list[tuple[int, int]]:
