@@ -71,8 +71,8 @@ def main() -> None:
         print(f"# GGUF tokenizer load  ({machine()})")
         print(f"{'file':24} {'tokens':>8} {'MB':>6} {'ours':>9} {'+encode':>9} {'GGUFReader':>11} {'transformers':>13}  ratios")
         for name, path in files:
-            ours = best_of(lambda: GGUFTokenizer(path), repeat=5)
-            first = best_of(lambda: GGUFTokenizer(path).encode("Hello world"), repeat=3)
+            ours = best_of(lambda p=path: GGUFTokenizer(p), repeat=5)
+            first = best_of(lambda p=path: GGUFTokenizer(p).encode("Hello world"), repeat=3)
             reader = gguf_reader(path)
             hf = "skipped" if args.no_transformers else transformers_load(path, repeat=2)
             n = GGUFTokenizer(path).vocab_size

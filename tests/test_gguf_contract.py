@@ -53,7 +53,7 @@ def test_round_trip_verdicts_are_decodings(case) -> None:
 
 
 def test_byte_table_is_each_tokens_bytes(case) -> None:
-    name, tok = case
+    _, tok = case
     table = tok.byte_table()
     assert len(table) == tok.vocab_size
     if tok.byte_level:  # no clean-up of spaces needed in these: decoding is joining the bytes

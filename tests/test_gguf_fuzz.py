@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import struct
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,7 +41,7 @@ class Layout(NamedTuple):
 _WIDTH = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 
 
-@lru_cache(maxsize=None)
+@cache
 def source(index: int) -> tuple[bytes, Layout]:
     """A fixture's bytes and layout (the last index: a t5 file written with gguf-py)."""
     if index == len(SOURCES):

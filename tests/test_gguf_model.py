@@ -17,7 +17,7 @@ from tokenprism.models.llama import LlamaEngine, read_safetensors
 from tokenprism.tokenizers.registry import bundled_path
 
 gguf = pytest.importorskip("gguf", reason="the gguf package (test extra) writes the model files")
-from gguf_writers import write_llama_gguf, write_model_gguf  # noqa: E402
+from gguf_writers import write_llama_gguf, write_model_gguf
 
 PROMPT = "def area(width, height):\n    return"
 

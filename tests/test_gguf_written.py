@@ -16,7 +16,7 @@ from tokenprism.cli import main
 from tokenprism.errors import InputError
 
 gguf = pytest.importorskip("gguf", reason="the gguf package (test extra) writes these files")
-from gguf_writers import write_bpe_gguf, write_model_gguf, write_t5_gguf  # noqa: E402
+from gguf_writers import write_bpe_gguf, write_model_gguf, write_t5_gguf
 
 TEXTS = ["Hello world", "  leading and  double  spaces  ", "ＡＢＣ ① ﬁne café naïve", "鸟 日本語の文", "tab\tnew\nline",
          "12.0*50=600 1234567", "a\u0301 cafe\u0301", "Don't stop, y'all.", "ⅷ ½ ™", "x = f(a, b)  # note\n"]
@@ -83,7 +83,7 @@ def test_qwen2_bpe_matches_tokenizers(qwen2) -> None:
     assert tok.vocab_size == 151646 and tok.model_type == "byte-level BPE"
     corpus = sorted(fixture("corpus/udhr").glob("*.txt"))[:8]
     texts = TEXTS + _inp_texts() + [p.read_bytes().decode("utf-8")[:6000] for p in corpus]
-    for text in map(lambda t: unicodedata.normalize("NFC", t), texts):
+    for text in (unicodedata.normalize("NFC", t) for t in texts):
         assert tok.encode(text, add_special_tokens=False).ids == ref.encode(text, add_special_tokens=False).ids, text[:40]
 
 
@@ -113,7 +113,7 @@ def test_info_of_a_model_file_matches_gguf_py(tmp_path, capsys) -> None:
     for t in reader.tensors:
         by_type.setdefault(t.tensor_type.name, []).append(int(t.n_bytes))
     assert {k: (v["tensors"], v["bytes"]) for k, v in facts["quantization"].items()} == {k: (len(v), sum(v)) for k, v in by_type.items()}
-    assert list(facts["quantization"])[0] == "Q8_0"  # most bytes first
+    assert next(iter(facts["quantization"])) == "Q8_0"  # most bytes first
     assert facts["architecture"] == "llama" and facts["name"] == "tiny-test-model" and facts["license"] == "mit"
     assert facts["context_length"] == 2048 and facts["file_type"] == "Q8_0" and facts["file_size"] == path.stat().st_size
     assert facts["rope"] == {"dimension_count": 16, "freq_base": 10000.0}

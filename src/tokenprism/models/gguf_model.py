@@ -76,7 +76,7 @@ class GGUFNumpyModel(NumpyModel):
     """A Llama-architecture GGUF file on the numpy engine (weights dequantized to float32)."""
 
     def __init__(self, path: Path, tokenizer: Any, *, name: str, config: dict, tensors: dict[str, np.ndarray],
-                 rope_factors: np.ndarray | None) -> None:  # noqa: D107 - NumpyModel's folder reading is not used
+                 rope_factors: np.ndarray | None) -> None:  # not NumpyModel's: no folder is read
         from .llama import LlamaEngine
 
         self.core = LlamaEngine(config, tensors, dtype="float32")

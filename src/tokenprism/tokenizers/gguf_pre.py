@@ -245,8 +245,8 @@ REGEXES: dict[str, list[str]] = {
                  _CJK_PUNCT + "| ?[\\p{P}\\p{S}]+|[\r\n]|\\s+(?!\\S)|\\s+", "\\p{N}"],
     "youtu": [
         "[가-힣ㄱ-ㆎ]+|[！…“”‘’—：；，、-〿︰-﹏]+|[ㄅ-ㄯ]+|[一-龥぀-ゟ゠-ヿ]+",
-        f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}*{_UNCASED}+{_CONTRACTIONS}?|[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}+{_UNCASED}*{_CONTRACTIONS}?"
-        "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+        (f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}*{_UNCASED}+{_CONTRACTIONS}?|[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}+{_UNCASED}*{_CONTRACTIONS}?"
+        "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
     ],
     "deepseek-coder": ["[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"],
     "falcon": ["[\\p{P}\\$\\+<=>\\^~\\|`]+", GPT2, "[0-9][0-9][0-9]"],
@@ -257,19 +257,19 @@ REGEXES: dict[str, list[str]] = {
     "bloom": [_FINNISH],
     "chatglm4": [LLAMA3],
     "viking": [_FINNISH, "\\p{N}"],
-    "tekken": [f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}*{_LOWER}+|[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}+{_LOWER}*"
-               "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"],
+    "tekken": [(f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}*{_LOWER}+|[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}+{_LOWER}*"
+               "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")],
     "chameleon": ["<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
                   "[\\p{P}!-/:-@\\[-`{-~]", GPT2],
-    "gpt4o": [f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}*{_LOWER}+{_CONTRACTIONS}?|[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}+{_LOWER}*{_CONTRACTIONS}?"
-              "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"],
+    "gpt4o": [(f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}*{_LOWER}+{_CONTRACTIONS}?|[^\\r\\n\\p{{L}}\\p{{N}}]?{_UPPER_LOWER}+{_LOWER}*{_CONTRACTIONS}?"
+              "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")],
     "granite-emb-multi": [
         "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}\\p{M}])([^a-z]))*((?=[\\p{L}\\p{M}])([^A-Z]))+" + _CONTRACTIONS
         + "?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}\\p{M}])([^a-z]))+((?=[\\p{L}\\p{M}])([^A-Z]))*" + _CONTRACTIONS
         + "?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"],
     "tiny_aya": ["\\d{1,3}(?=(?:\\d{3})*\\b)",
-                 f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}*{_UNCASED}+{_CONTRACTIONS}?|[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}+{_UNCASED}*{_CONTRACTIONS}?"
-                 "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"],
+                 (f"[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}*{_UNCASED}+{_CONTRACTIONS}?|[^\\r\\n\\p{{L}}\\p{{N}}]?{_CASED}+{_UNCASED}*{_CONTRACTIONS}?"
+                 "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")],
     "kimi-k2": [KIMI_K2],
     "superbpe": ["\\p{N}+", "(?=(\\d{3})+(?!\\d))"],
     "bailingmoe": ["'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"],
