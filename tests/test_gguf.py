@@ -145,3 +145,21 @@ def test_any_gguf_path_is_a_tokenizer_spec(capsys) -> None:
     assert load_tokenizer(str(path)).backend == "gguf"
     assert main(["tokenize", "Hello world", "-t", str(path), "--ids-only"]) == 0
     assert capsys.readouterr().out.split() == ["15496", "995"]
+
+
+def test_sentencepiece_merges_cut_where_no_token_spans() -> None:
+    """SPM merges over the whole text; cutting it where no token holds the two characters side by side
+    (and remembering the stretches) gives the same ids."""
+    tok = load("llama-spm")
+    text = (" " + fixture("corpus/udhr/eng.txt").read_bytes().decode("utf-8")[:4000]).replace(" ", "\u2581")
+    assert tok._algorithm.tokenize(text) == tok._algorithm._chunk(text)
+
+
+def test_llama_spm_equals_sentencepiece_on_a_book() -> None:
+    """llama.cpp's SPM and sentencepiece agree on Llama 2's vocabulary over real prose."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(fixture("tokenizers/phi-3-mini/tokenizer.model")))
+    books = sorted(fixture("corpus/english").glob("*.txt"))[:1]
+    text = books[0].read_bytes().decode("utf-8")[:200_000]
+    assert load("llama-spm").encode_ids_batch([text])[0] == sp.encode(text)

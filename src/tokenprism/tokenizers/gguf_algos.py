@@ -41,13 +41,46 @@ class SPM:
     """llama.cpp's SentencePiece tokenizer: score-ordered merges over the whole piece, byte fallback."""
 
     def __init__(self, vocab: Vocab) -> None:
+        self.vocab = vocab
         self.index = vocab.token_to_id
         self.scores = vocab.scores.tolist()
         self.fallback = _byte_fallback(vocab, hex_form=True)
         self.unk = vocab.ids.get("unk")
+        self._pairs: set[tuple[str, str]] | None = None
+        self._cache: dict[str, list[int]] = {}
+
+    @property
+    def pairs(self) -> set[tuple[str, str]]:
+        """Every two characters that stand side by side inside some token."""
+        if self._pairs is None:
+            pairs: set[tuple[str, str]] = set()
+            for token in self.vocab.tokens:
+                pairs.update(zip(token, token[1:]))
+            self._pairs = pairs
+        return self._pairs
 
     def tokenize(self, text: str) -> list[int]:
-        """`text` is already escaped (spaces as ▁, with the prefix space when one is due)."""
+        """`text` is already escaped (spaces as ▁, with the prefix space when one is due).
+
+        llama.cpp merges over the whole text, but a merge joins two symbols into a token, so it can never
+        join across two characters that no token holds side by side: the text is cut there, and each
+        stretch (a word, mostly) is merged on its own, with the same result, and remembered."""
+        pairs, cache, ids = self.pairs, self._cache, []
+        start = 0
+        for i in range(1, len(text) + 1):
+            if i < len(text) and (text[i - 1], text[i]) in pairs:
+                continue
+            chunk = text[start:i]
+            found = cache.get(chunk)
+            if found is None:
+                if len(cache) >= _WORD_CACHE:
+                    cache.clear()
+                found = cache[chunk] = self._chunk(chunk)
+            ids.extend(found)
+            start = i
+        return ids
+
+    def _chunk(self, text: str) -> list[int]:
         index, ids = self.index, []
         for symbol in self._merge(list(text)):
             tid = index.get(symbol)
