@@ -163,3 +163,12 @@ def test_llama_spm_equals_sentencepiece_on_a_book() -> None:
     books = sorted(fixture("corpus/english").glob("*.txt"))[:1]
     text = books[0].read_bytes().decode("utf-8")[:200_000]
     assert load("llama-spm").encode_ids_batch([text])[0] == sp.encode(text)
+
+
+def test_bpe_short_and_long_word_merges_agree() -> None:
+    from tokenprism.tokenizers.gguf_algos import merge_pairs
+
+    bpe = load("gpt-2")._algorithm
+    for word in ["=" * 100, "ab" * 60, "1234567890" * 10, "Ġthe" * 30, "x" * 49]:
+        symbols = list(word)
+        assert bpe._merge_short(list(symbols)) == merge_pairs(list(symbols), bpe._rank), word[:12]

@@ -94,35 +94,13 @@ class SPM:
         return ids
 
     def _merge(self, text: list[str]) -> list[str]:
-        n = len(text)
-        if n < 2:
-            return text
         index, scores = self.index, self.scores
-        nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))
-        nxt[-1] = -1
-        heap: list[tuple[float, int, int, str]] = []
 
-        def add(left: int, right: int) -> None:
-            joined = text[left] + text[right]
-            tid = index.get(joined)
-            if tid is not None:
-                heapq.heappush(heap, (-scores[tid], left, right, joined))
+        def priority(left: str, right: str) -> float | None:
+            tid = index.get(left + right)
+            return None if tid is None else -scores[tid]  # the highest score merges first
 
-        for i in range(1, n):
-            add(i - 1, i)
-        while heap:
-            _, left, right, joined = heapq.heappop(heap)
-            if not text[left] or not text[right] or text[left] + text[right] != joined:
-                continue  # one side has changed since this pair was queued
-            text[left], text[right] = joined, ""
-            nxt[left] = nxt[right]
-            if nxt[right] != -1:
-                prv[nxt[right]] = left
-            if prv[left] != -1:
-                add(prv[left], left)
-            if nxt[left] != -1:
-                add(left, nxt[left])
-        return [t for t in text if t]
+        return merge_pairs(text, priority)
 
 
 class BPE:
@@ -193,8 +171,10 @@ class BPE:
         return rank if rank is not None and joined.find(" ", 1) == len(left) else None
 
     def _merge(self, parts: list[str]) -> list[str]:
-        if len(parts) > 48:
-            return self._merge_long(parts)
+        return merge_pairs(parts, self._rank) if len(parts) > 48 else self._merge_short(parts)
+
+    def _merge_short(self, parts: list[str]) -> list[str]:
+        """The same merges without a queue: fewer steps for the short words most text is made of."""
         rank = self._rank
         while len(parts) > 1:
             best, best_rank = -1, None
@@ -207,33 +187,37 @@ class BPE:
             parts[best : best + 2] = [parts[best] + parts[best + 1]]
         return parts
 
-    def _merge_long(self, text: list[str]) -> list[str]:
-        """The same merges with a heap, for long words (runs of symbols or digits)."""
-        n, rank = len(text), self._rank
-        nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))
-        nxt[-1] = -1
-        heap: list[tuple[int, int, int, str]] = []
+def merge_pairs(text: list[str], priority: Callable[[str, str], float | None]) -> list[str]:
+    """Merge adjacent symbols, always the pair of lowest `priority` (ties: the leftmost), until no pair
+    has one: llama.cpp's work queue, shared by SPM (−score of the joined token) and BPE (merge rank).
+    A queued pair is skipped once either side has changed."""
+    n = len(text)
+    if n < 2:
+        return text
+    nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))
+    nxt[-1] = -1
+    heap: list[tuple[float, int, int, str]] = []
 
-        def add(left: int, right: int) -> None:
-            r = rank(text[left], text[right])
-            if r is not None:
-                heapq.heappush(heap, (r, left, right, text[left] + text[right]))
+    def add(left: int, right: int) -> None:
+        rank = priority(text[left], text[right])
+        if rank is not None:
+            heapq.heappush(heap, (rank, left, right, text[left] + text[right]))
 
-        for i in range(1, n):
-            add(i - 1, i)
-        while heap:
-            _, left, right, joined = heapq.heappop(heap)
-            if not text[left] or not text[right] or text[left] + text[right] != joined:
-                continue
-            text[left], text[right] = joined, ""
-            nxt[left] = nxt[right]
-            if nxt[right] != -1:
-                prv[nxt[right]] = left
-            if prv[left] != -1:
-                add(prv[left], left)
-            if nxt[left] != -1:
-                add(left, nxt[left])
-        return [t for t in text if t]
+    for i in range(1, n):
+        add(i - 1, i)
+    while heap:
+        _, left, right, joined = heapq.heappop(heap)
+        if not text[left] or not text[right] or text[left] + text[right] != joined:
+            continue
+        text[left], text[right] = joined, ""
+        nxt[left] = nxt[right]
+        if nxt[right] != -1:
+            prv[nxt[right]] = left
+        if prv[left] != -1:
+            add(prv[left], left)
+        if nxt[left] != -1:
+            add(left, nxt[left])
+    return [t for t in text if t]
 
 
 def _is_chinese(cpt: int) -> bool:
