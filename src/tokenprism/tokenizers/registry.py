@@ -22,7 +22,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from ..errors import TokenizerFileError, TokenizerNotFound
+from ..errors import TokenizerFileError, TokenizerNotFound, UsageError
 from .base import Tokenizer
 
 __all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "available_offline", "hub_patterns",
@@ -35,7 +35,7 @@ Loader = Callable[[Path, str], Tokenizer]
 BUNDLED = {"prism-tiny": "assets/prism-tiny"}
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
-_cache: dict[tuple[str, str | None], Tokenizer] = {}
+_cache: dict[tuple[str, str | None, str | None], Tokenizer] = {}
 _lock = threading.Lock()
 
 
@@ -48,24 +48,28 @@ def bundled_path(name: str) -> Path:
     return Path(__file__).resolve().parents[1] / BUNDLED[name]
 
 
-def load_tokenizer(spec: str | os.PathLike[str], *, revision: str | None = None) -> Tokenizer:
+def load_tokenizer(spec: str | os.PathLike[str], *, revision: str | None = None, pattern: str | None = None) -> Tokenizer:
     """Load any real tokenizer by spec; loaded tokenizers are kept, so a second call is free.
+
+    `pattern` is the split pattern (a regex) of a tiktoken ranks file whose pattern cannot be known
+    otherwise (a ``.tiktoken`` or tiktoken-format ``tokenizer.model`` that names no known encoding).
 
     >>> load_tokenizer("gpt2")                          # doctest: +SKIP
     >>> load_tokenizer("cl100k_base")                   # doctest: +SKIP
     >>> load_tokenizer("path/to/tokenizer.json")        # doctest: +SKIP
+    >>> load_tokenizer("my.tiktoken", pattern=MY_REGEX)  # doctest: +SKIP
     """
-    key = (os.fspath(spec), revision)
+    key = (os.fspath(spec), revision, pattern)
     with _lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    tok = _load_uncached(key[0], revision)
+    tok = _load_uncached(key[0], revision, {"pattern": pattern} if pattern is not None else {})
     with _lock:
         return _cache.setdefault(key, tok)
 
 
-def _load_uncached(spec: str, revision: str | None) -> Tokenizer:
+def _load_uncached(spec: str, revision: str | None, options: dict[str, str]) -> Tokenizer:
     spec = spec.strip()
     if not spec:
         raise TokenizerNotFound("empty tokenizer spec: pass a Hub id, a path, an OpenAI encoding name, or prism-tiny")
@@ -73,18 +77,20 @@ def _load_uncached(spec: str, revision: str | None) -> Tokenizer:
         path = bundled_path(spec)
         if not path.is_dir():
             raise TokenizerNotFound(f"the bundled {spec} is missing from this install ({path}); reinstall tokenprism")
-        return load_local(path, name=spec)
+        return load_local(path, name=spec, **options)
     path = Path(spec).expanduser()
     if path.exists():
-        return load_local(path, name=spec)
+        return load_local(path, name=spec, **options)
     from .tik import from_encoding_name
 
     named = from_encoding_name(spec)
     if named is not None:
+        if options:
+            raise UsageError(f"{spec} is an OpenAI encoding with its own split pattern: pattern= is for a ranks file")
         return named
     if is_hub_id(spec) and not spec.endswith(_file_suffixes()):
         folder = resolve_hub_files(spec, revision=revision)
-        tok = load_local(folder, name=spec)
+        tok = load_local(folder, name=spec, **options)
         tok.source = f"hf:{spec}" + (f"@{revision}" if revision else "") + f" ({folder})"
         return tok
     raise TokenizerNotFound(
@@ -151,27 +157,27 @@ def available_offline(spec: str) -> bool:
     return any(isinstance(try_to_load_from_cache(spec, n), str) for n in names)
 
 
-def load_local(path: Path, *, name: str) -> Tokenizer:
+def load_local(path: Path, *, name: str, **options: str) -> Tokenizer:
     """A tokenizer from a file (the first kind its name matches), or from a folder by the files it
-    holds (the kinds marked `search`, in table order)."""
+    holds (the kinds marked `search`, in table order). `options` go to the loader (pattern=)."""
     if path.is_file():
-        return _load_file(path, name=name)
+        return _load_file(path, name=name, **options)
     for kind in TOKENIZER_FILE_KINDS:
         if kind.search and kind.load is not None:
             found = sorted(path.glob(kind.pattern))
             if found:
-                return kind.load(found[0], name)
+                return kind.load(found[0], name, **options)
     present = ", ".join(sorted(p.name for p in path.iterdir())[:8]) or "nothing"
     raise TokenizerNotFound(f"{path} holds no tokenizer file (found: {present}); expected {_expected()}")
 
 
-def _load_file(path: Path, *, name: str) -> Tokenizer:
+def _load_file(path: Path, *, name: str, **options: str) -> Tokenizer:
     kind = next((k for k in TOKENIZER_FILE_KINDS if fnmatchcase(path.name, k.pattern)), None)
     if kind is None:
         raise TokenizerFileError(f"{path}: unknown tokenizer file type; expected {_expected()}")
     if kind.load is None:  # a file read beside another one: load the folder it is in
-        return load_local(path.parent, name=name)
-    return kind.load(path, name)
+        return load_local(path.parent, name=name, **options)
+    return kind.load(path, name, **options)
 
 
 def hub_patterns() -> tuple[str, ...]:
@@ -218,16 +224,34 @@ def _lazy(module: str, function: str) -> Loader:
     'spm.from_model_file'
     """
 
-    def load(path: Path, name: str) -> Tokenizer:
-        return getattr(import_module(f"{__package__}.{module}"), function)(path, name)
+    def load(path: Path, name: str, **options: str) -> Tokenizer:
+        loader = getattr(import_module(f"{__package__}.{module}"), function)
+        if options:
+            from inspect import signature
+
+            taken = signature(loader).parameters
+            wrong = next((k for k in options if k not in taken), None)
+            if wrong is not None:
+                raise UsageError(f"{wrong}= does not apply to {path.name}: it is for a tiktoken ranks file")
+        return loader(path, name, **options)
 
     load.__qualname__ = f"{module}.{function}"
     return load
 
 
+def _model_file(path: Path, name: str, **options: str) -> Tokenizer:
+    """A ``.model`` file by what it holds: a SentencePiece model, or tiktoken ranks under that name
+    (Meta's Llama-3 ``original/tokenizer.model``)."""
+    from .tik_files import is_ranks_file
+
+    return (_RANKS if is_ranks_file(path) else _SENTENCEPIECE)(path, name, **options)
+
+
 _K = TokenizerFileKind
 _HF_JSON = _lazy("hf_files", "from_tokenizer_json")
-_SPM = _lazy("spm", "from_model_file")
+_SENTENCEPIECE = _lazy("spm", "from_model_file")
+_RANKS = _lazy("tik_files", "from_ranks_file")
+_MODEL = _model_file
 _WORDPIECE = _lazy("hf_files", "from_vocab_txt")
 
 #: Every kind of file a tokenizer is read from. A file given by path takes the first row its name
@@ -239,12 +263,12 @@ TOKENIZER_FILE_KINDS: tuple[TokenizerFileKind, ...] = (
     _K("tokenizer.json.gz", _HF_JSON, ""),
     _K("vocab.json", _lazy("hf_files", "from_bpe_files"), "vocab.json + merges.txt"),
     _K("vocab.txt", _WORDPIECE, "vocab.txt"),
-    _K("tokenizer.model", _SPM, "a SentencePiece .model"),
-    _K("spiece.model", _SPM, ""),
-    _K("spm.model", _SPM, ""),
-    _K("sentencepiece.bpe.model", _SPM, ""),
-    _K("*.model", _SPM, "", hub=False),
-    _K("*.tiktoken", _lazy("tik", "from_ranks_file"), "a .tiktoken file"),
+    _K("tokenizer.model", _MODEL, "a SentencePiece (or tiktoken) .model"),
+    _K("spiece.model", _MODEL, ""),
+    _K("spm.model", _MODEL, ""),
+    _K("sentencepiece.bpe.model", _MODEL, ""),
+    _K("*.model", _MODEL, "", hub=False),
+    _K("*.tiktoken", _RANKS, "a .tiktoken file"),
     _K("*.gguf", _lazy("gguf", "from_gguf_file"), "a .gguf file", hub=False),
     # read beside the files above (settings, merges); given alone, the folder they are in is loaded
     _K("merges.txt", None, "", search=False),

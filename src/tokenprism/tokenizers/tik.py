@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import TokenizerFileError, TokenizerNotFound
 from .base import ModelRules, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates
+from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
 
 __all__ = ["TiktokenTokenizer", "ENCODING_NAMES", "encoding_for_alias", "encoding_on_disk", "load_ranks",
-           "from_ranks_file", "from_encoding_name"]
+           "from_encoding_name", "ranks_instead_of_download"]
 
 ENCODING_NAMES = ("cl100k_base", "o200k_base", "p50k_base", "p50k_edit", "r50k_base", "o200k_harmony")
 
@@ -81,7 +82,7 @@ def load_ranks(path: Path) -> dict[bytes, int]:
 
 
 @contextmanager
-def _ranks_instead_of_download(ranks: dict[bytes, int]) -> Iterator[None]:
+def ranks_instead_of_download(ranks: dict[bytes, int]) -> Iterator[None]:
     """Call tiktoken's own encoding constructor (its exact split pattern and special tokens)
     with ranks we already have, instead of letting it download them."""
     import tiktoken_ext.openai_public as public
@@ -120,25 +121,17 @@ def encoding_on_disk(name: str) -> bool:
     return (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).is_file()
 
 
-def encoding_from_ranks_file(path: Path, *, name: str | None = None) -> tuple[Any, list[str]]:
-    """A tiktoken Encoding from a local ranks file; the encoding's name comes from the file name."""
+def encoding_from_ranks_file(path: Path, *, name: str) -> tuple[Any, list[str]]:
+    """A tiktoken Encoding of the OpenAI encoding `name` (its split pattern and special tokens) from a
+    local ranks file. Ranks files by what they hold, under any name: tik_files.py."""
     import tiktoken
-    from tiktoken_ext.openai_public import ENCODING_CONSTRUCTORS, ENDOFTEXT
+    from tiktoken_ext.openai_public import ENCODING_CONSTRUCTORS
 
-    name = name or path.name.removesuffix(".tiktoken")
     ranks = load_ranks(path)
-    inferred: list[str] = []
-    if name in ENCODING_CONSTRUCTORS:
-        with _ranks_instead_of_download(ranks):
-            params = ENCODING_CONSTRUCTORS[name]()
-        inferred.append(f"split pattern and special tokens of {name} (from the file name)")
-    else:
-        with _ranks_instead_of_download(ranks):
-            params = ENCODING_CONSTRUCTORS["cl100k_base"]()
-        params = {**params, "name": name, "special_tokens": {ENDOFTEXT: max(ranks.values()) + 1}}
-        inferred.append(f"unknown encoding name {name!r}: used cl100k_base's split pattern and <|endoftext|> after the last rank")
+    with ranks_instead_of_download(ranks):
+        params = ENCODING_CONSTRUCTORS[name]()
     params["mergeable_ranks"] = ranks
-    return tiktoken.Encoding(**params), inferred
+    return tiktoken.Encoding(**params), [f"split pattern and special tokens of {name} (from the file name)"]
 
 
 def load_named_encoding(name: str) -> tuple[Any, str, list[str]]:
@@ -158,12 +151,6 @@ def load_named_encoding(name: str) -> tuple[Any, str, list[str]]:
             f"cannot get OpenAI encoding {name!r} ({type(exc).__name__}): offline? pass a local ranks file "
             f"(-t path/to/{name}.tiktoken) or set TOKENPRISM_TIKTOKEN_DIR to a folder holding {name}.tiktoken"
         ) from None
-
-
-def from_ranks_file(path: Path, name: str) -> TiktokenTokenizer:
-    """A local ``*.tiktoken`` ranks file (the split pattern and special tokens from its file name)."""
-    enc, inferred = encoding_from_ranks_file(path)
-    return TiktokenTokenizer(enc, name=name, source=str(path), inferred=inferred, files=[str(path)])
 
 
 def from_encoding_name(spec: str) -> TiktokenTokenizer | None:
@@ -186,12 +173,18 @@ class TiktokenTokenizer(Tokenizer):
 
     backend = "tiktoken"
 
-    def __init__(self, encoding: Any, *, name: str, source: str, inferred: Sequence[str] = (), files: Sequence[str] = ()):
+    def __init__(self, encoding: Any, *, name: str, source: str, inferred: Sequence[str] = (), files: Sequence[str] = (),
+                 config: dict[str, Any] | None = None, bos: str | None = None):
         super().__init__(name=name, source=source, inferred=inferred, files=files)
         self.encoding = encoding
+        self.config = config or {}
         self._specials = dict(
             sorted(((s, encoding.encode_single_token(s)) for s in encoding.special_tokens_set), key=lambda kv: kv[1])
         )
+        # the ids put before a text when special tokens are added (Llama-3's <|begin_of_text|>); none for OpenAI's
+        self._prefix = [self._specials[bos]] if bos in self._specials else []
+        self.chat_template = chat_template_from_config(self.config)
+        self.model_max_length = max_length_from_config(self.config)
         self._piece_cache: dict[int, str] = {}
 
     @property
@@ -221,24 +214,36 @@ class TiktokenTokenizer(Tokenizer):
 
     @property
     def roles(self) -> dict[str, str]:
-        return {"eos": "<|endoftext|>"} if "<|endoftext|>" in self._specials else {}
+        roles = {"eos": "<|endoftext|>"} if "<|endoftext|>" in self._specials else {}
+        if "<|begin_of_text|>" in self._specials and "<|end_of_text|>" in self._specials:  # Llama-3's
+            roles = {"bos": "<|begin_of_text|>", "eos": "<|end_of_text|>"}
+        return {**roles, **{r: t for r, t in roles_from_config(self.config).items() if t in self._specials}}
 
     def _encode(self, text: str, *, add_special_tokens: bool, split_special_tokens: bool):
         if split_special_tokens:
-            return self.encoding.encode(text, allowed_special=set(), disallowed_special=()), None, ()
-        return self.encoding.encode(text, allowed_special="all"), None, ()
+            ids = self.encoding.encode(text, allowed_special=set(), disallowed_special=())
+        else:
+            ids = self.encoding.encode(text, allowed_special="all")
+        if add_special_tokens and self._prefix:
+            return self._prefix + ids, None, list(range(len(self._prefix)))
+        return ids, None, ()
 
     def _encode_batch(self, texts: list[str], *, add_special_tokens: bool, split_special_tokens: bool):
-        return [(ids, None, ()) for ids in self.encode_ids_batch(texts, split_special_tokens=split_special_tokens)]
+        added = list(range(len(self._prefix))) if add_special_tokens else ()
+        batch = self.encode_ids_batch(texts, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)
+        return [(ids, None, added) for ids in batch]
 
     def encode_ids_batch(
         self, texts: Sequence[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False
     ) -> list[list[int]]:
-        """Ids only, through tiktoken's threaded batch encoder (tiktoken adds no tokens around a text)."""
+        """Ids only, through tiktoken's threaded batch encoder (OpenAI's encodings add no tokens around
+        a text; Llama-3's puts <|begin_of_text|> first when `add_special_tokens`)."""
         threads = os.cpu_count() or 1  # tiktoken's default of 8 threads oversubscribes small machines
         if split_special_tokens:
-            return self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special=set(), disallowed_special=())
-        return self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special="all")
+            batch = self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special=set(), disallowed_special=())
+        else:
+            batch = self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special="all")
+        return [self._prefix + ids for ids in batch] if add_special_tokens and self._prefix else batch
 
     def encode(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False):
         enc = super().encode(text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)
