@@ -4,7 +4,8 @@ The continuation (`target`) is forced, not sampled: its tokens are appended to t
 score is f = log p(target | prompt), the sum of the log-probabilities of its tokens. Each prompt
 token's contribution to f is read off the gradient of f with respect to the token's embedding:
 
-    grad-x-input           e_i · ∂f/∂e_i  at the input (one backward pass; a local, linear picture)
+    grad-x-input           e_i · ∂f/∂e_i  at the input (one backward pass; a local, linear picture, whose
+                           own reference is zero embeddings: its completeness is reported against them)
     integrated-gradients   (e_i − b_i) · ∫₀¹ ∂f/∂e_i (b + α (e − b)) dα   (Sundararajan et al., 2017)
 
 The baseline b is the PAD TOKEN'S EMBEDDING at every prompt position (the tokenizer's pad token, else
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,7 +56,7 @@ class Completeness:
 
     @property
     def relative_error(self) -> float:
-        return abs(self.sum - self.expected) / abs(self.expected) if self.expected else math.inf
+        return abs(self.sum - self.expected) / max(abs(self.expected), 1e-12)  # finite: JSON has no infinity
 
     def to_dict(self) -> dict[str, Any]:
         return {"sum": self.sum, "expected": self.expected, "relative_error": self.relative_error}
@@ -117,12 +117,14 @@ def attribute(
     tok, pad = model.tokenizer, baseline_id(model)
     # what the baseline holds at each prompt position: the pad token, except a BOS put first by the tokenizer
     reference = [i if k == 0 and i == model.bos_id and len(ids) > 1 else pad for k, i in enumerate(ids)]
-    scores, values = _gradients(model, ids, reference, target_ids, method=method, steps=points)
+    scores, values = _gradients(model, ids, None if method == "grad-x-input" else reference, target_ids, steps=points)
+    baseline = ("zero embeddings (grad × input's own reference)" if method == "grad-x-input"
+                else f"pad token {token_label(tok, pad)} (id {pad}) at every prompt position")
     return Attribution(
         model=model.name, prompt=prompt, target=target, ids=ids, tokens=[token_label(tok, i) for i in ids],
         target_ids=target_ids, target_tokens=[token_label(tok, i) for i in target_ids], attributions=values.tolist(),
         method=method, steps=points, logprob=scores[0], completeness=Completeness(sum=float(values.sum()), expected=scores[0] - scores[1]),
-        baseline=f"pad token {token_label(tok, pad)} (id {pad}) at every prompt position", notes=tuple(notes),
+        baseline=baseline, notes=tuple(notes),
     )
 
 
@@ -158,21 +160,24 @@ def baseline_id(model: Model) -> int:
     return 0
 
 
-def _gradients(model: Model, ids: list[int], reference: list[int], target_ids: list[int], *, method: str,
+def _gradients(model: Model, ids: list[int], reference: list[int] | None, target_ids: list[int], *,
                steps: int) -> tuple[tuple[float, float], np.ndarray]:
-    """(f(input), f(baseline)) and the attribution of every prompt token."""
+    """(f(input), f(baseline)) and the attribution of every prompt token; `reference` holds the baseline's
+    ids (None: zero embeddings, the reference of grad × input, which is one step at α = 1)."""
     import torch
 
     module = model.module  # type: ignore[attr-defined]
     n = len(ids)
-    every = torch.tensor([ids + target_ids, reference + target_ids], dtype=torch.long, device=module.device)
+    every = torch.tensor([ids + target_ids, (reference or ids) + target_ids], dtype=torch.long, device=module.device)
     with torch.no_grad():
         # [1, positions, hidden] each, the family's own scaling included (Gemma's lives in its embedding module)
         inputs, baseline = module.get_input_embeddings()(every).split(1)
+        if reference is None:
+            baseline[:, :n] = 0
     score = _scorer(module, every[0, n:], n)
     with torch.no_grad():
         f_input, f_base = score(torch.cat([inputs, baseline])).tolist()
-    if method == "grad-x-input":
+    if reference is None:
         alphas, weights = np.ones(1), np.ones(1)
     else:  # Gauss–Legendre on [0, 1]: exact for polynomials of degree < 2·steps
         nodes, w = np.polynomial.legendre.leggauss(steps)

@@ -44,6 +44,7 @@ def create_app(
     """
     from fastapi import FastAPI
 
+    from . import api_inside  # noqa: F401 - adds /api/lens, /api/attention and /api/attribute
     from . import api_models  # noqa: F401 - adds /api/generate and /api/infill to the router
     from .api import ServerState, router
     from .guard import Guard
