@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import ModelError, TokenizerNotFound, UsageError
+from ..errors import ModelError, TokenizerNotFound, TokenprismError, UsageError
 from ..files import read_json
 
 #: One model load at a time in this process: transformers' from_pretrained builds models on the "meta"
@@ -25,6 +27,8 @@ __all__ = [
     "pick_device",
     "pick_dtype",
     "check_weights",
+    "weight_files",
+    "WeightFiles",
     "check_can_generate",
     "read_config",
     "MODEL_FILES",
@@ -97,23 +101,91 @@ def read_config(folder: Path) -> dict[str, Any]:
     return read_json(path, error=ModelError, expect=dict)
 
 
-def check_weights(folder: Path, *, allow_pickle: bool) -> str:
-    """Which weight format the folder will be loaded from ("safetensors" or "pickle"), or why not.
+@dataclass(frozen=True)
+class WeightFiles:
+    """The weight files a load will actually read, and their format ("safetensors" or "pickle").
 
-    Pickle files (pytorch_model.bin) can run arbitrary code when loaded, so they need consent.
+    `entry` is the file the loader opens first (a weights file or an index of shards); `files` are
+    every file it will read weights from (an index's shards included)."""
+
+    format: str
+    entry: Path
+    files: tuple[Path, ...]
+
+    @property
+    def use_safetensors(self) -> bool:
+        """What to tell transformers' from_pretrained, so that it opens `entry` and nothing else."""
+        return self.entry.name.startswith("model.safetensors")
+
+
+#: transformers' own order when it looks for weights in a folder (after config.json's transformers_weights).
+_WEIGHT_ENTRIES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def weight_files(folder: Path, *, allow_pickle: bool) -> WeightFiles:
+    """Which files a load of `folder` reads, decided from those files alone (never from what else lies
+    in the folder): the entry transformers would open, and every shard its index names. A weights file
+    that is not .safetensors is a pickle, which can run code when loaded, so it needs `allow_pickle`.
+
+    >>> weight_files(resolve_model_path("prism-tiny"), allow_pickle=False).format      # doctest: +SKIP
+    'safetensors'
     """
-    if any(folder.glob("*.safetensors")):
-        return "safetensors"
-    pickles = sorted(p.name for p in folder.glob("pytorch_model*.bin"))
-    if pickles and allow_pickle:
-        return "pickle"
-    if pickles:
+    entry = _weights_entry(folder)
+    files = _index_shards(folder, entry) if entry.name.endswith(".index.json") else (entry,)
+    pickles = [f.name for f in files if not f.name.endswith(".safetensors")]
+    if pickles and not allow_pickle:
         raise ModelError(
-            f"{folder} has only pickle weights ({pickles[0]}), which can run code when loaded; "
+            f"{folder} keeps its weights as pickle ({pickles[0]}), which can run code when loaded; "
             "pass --allow-pickle (allow_pickle=True) if you trust the source"
         )
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise ModelError(f"{entry.name} names {missing[0]}, which is not in {folder}; re-download the model")
+    return WeightFiles("pickle" if pickles else "safetensors", entry, files)
+
+
+def _weights_entry(folder: Path) -> Path:
+    explicit = _explicit_weights(folder)
+    if explicit is not None:
+        return folder / explicit
+    for name in _WEIGHT_ENTRIES:
+        if (folder / name).is_file():
+            return folder / name
     hint = " (Hub download: the repo may ship only pytorch_model.bin; try --allow-pickle)" if "snapshots" in folder.parts else ""
     raise ModelError(f"{folder} has no model weights (model.safetensors){hint}")
+
+
+def _explicit_weights(folder: Path) -> str | None:
+    """config.json's `transformers_weights`: a file transformers then loads whatever else is there."""
+    config = folder / "config.json"
+    name = read_json(config, error=ModelError, expect=dict).get("transformers_weights") if config.is_file() else None
+    if name is None:
+        return None
+    if not _is_plain_name(name):
+        raise ModelError(f"config.json's transformers_weights ({str(name)[:80]!r}) must name a file in {folder}; fix config.json")
+    return name
+
+
+def _index_shards(folder: Path, index: Path) -> tuple[Path, ...]:
+    weight_map = read_json(index, error=ModelError, expect=dict).get("weight_map")
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ModelError(f"{index} has no weight_map; re-download the model")
+    names = sorted(set(weight_map.values()), key=str)
+    bad = next((n for n in names if not _is_plain_name(n)), None)
+    if bad is not None:
+        raise ModelError(f"{index.name} names {str(bad)[:80]!r}, not a file in {folder}; re-download the model")
+    return tuple(folder / n for n in names)
+
+
+def _is_plain_name(name: object) -> bool:
+    """A file name inside the folder: no separators, no '..', nothing that climbs out."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
+def check_weights(folder: Path, *, allow_pickle: bool) -> str:
+    """The format the folder's weights will be loaded from ("safetensors" or "pickle"), or why not
+    (see `weight_files`)."""
+    return weight_files(folder, allow_pickle=allow_pickle).format
 
 
 def check_can_generate(config: dict[str, Any], *, name: str) -> None:
@@ -201,16 +273,50 @@ def quiet_hub() -> Iterator[None]:
 @contextlib.contextmanager
 def quiet_loading() -> Iterator[None]:
     """No progress bars or log lines of transformers' or huggingface_hub's own while a model loads.
-    Both libraries keep these switches in module state, so they are restored afterwards.
+    Both libraries keep these switches in module state, so they are restored afterwards. (transformers'
+    GGUF converter draws a plain tqdm bar that its switch does not reach: it is replaced for the load.)
     """
+    import importlib
+
     from transformers.utils import logging as hf_logging
 
-    was_on, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    try:
+        gguf_utils = importlib.import_module("transformers.modeling_gguf_pytorch_utils")
+    except ImportError:  # a transformers without GGUF support: nothing to silence there
+        gguf_utils = None
+    was_on, level, bar = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity(), getattr(gguf_utils, "tqdm", None)
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    if bar is not None:
+        gguf_utils.tqdm = lambda items, *args, **kwargs: items
     try:
         with quiet_hub():
             yield
     finally:
+        if bar is not None:
+            gguf_utils.tqdm = bar
         (hf_logging.enable_progress_bar if was_on else hf_logging.disable_progress_bar)()
         hf_logging.set_verbosity(level)
+
+
+@contextlib.contextmanager
+def weights_errors(folder: Path, *, what: str = "the model") -> Iterator[None]:
+    """Whatever reading weights raises (a truncated or corrupt safetensors file, a pickle that torch's
+    weights_only loader refuses, a shape that does not fit the config) as one ModelError line."""
+    try:
+        yield
+    except TokenprismError:
+        raise
+    except ImportError as exc:
+        raise ModelError(f"cannot load {what} in {folder}: {_first_line(exc)}; install what it names") from None
+    except pickle.UnpicklingError as exc:  # torch's weights_only loader met something that is not a tensor
+        found = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line or "global" in line), "")
+        raise ModelError(f"refused {what} in {folder}: its pickle weights hold more than tensors ({found[:160] or 'unsafe'}); "
+                         "do not load this file, get safetensors weights instead") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors, torch and pickle each raise their own types
+        raise ModelError(f"cannot load {what} in {folder}: {_first_line(exc)}; re-download or re-save the weights") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:240]
