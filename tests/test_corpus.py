@@ -224,17 +224,12 @@ def test_ray_engine_gives_identical_numbers(corpus):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc (Linux)")
 def test_memory_stays_bounded_on_a_200_mb_file(tmp_path):
-    """A 200 MB file streams through with a peak RSS well under the file's size (see corpus/__init__.py)."""
+    """A 200 MB file streams through with a peak RSS no more than a quarter of the file's size above
+    that of a 4 MB file (see corpus/__init__.py): what the run holds does not grow with the corpus.
+    (The two are compared, not the peak alone: a fast id engine holds ~100 MB of tables of its own.)"""
     fixture("tokenizers/openai-tiktoken/cl100k_base.tiktoken")
     words = (FIXTURES / "corpus/english/carroll-alice.txt").read_text(encoding="utf-8").split()
     block = "".join(" ".join(words[i : i + 17]) + "\n" for i in range(0, len(words) - 17, 13))
-    path = tmp_path / "big.txt"
-    size = 200_000_000
-    with open(path, "w", encoding="utf-8") as fh:
-        written = 0
-        while written < size:
-            fh.write(block)
-            written += len(block)
     # VmHWM (this process's peak RSS) rather than ru_maxrss, which Linux carries over from the
     # parent across fork+exec: a child of a big test process would report the parent's size.
     script = (
@@ -245,10 +240,19 @@ def test_memory_stays_bounded_on_a_200_mb_file(tmp_path):
         "print(row.bytes, row.tokens, int(hwm) * 1024)\n"
     )
     env = {**os.environ, "TOKENPRISM_TIKTOKEN_DIR": str(TOKENIZER_FIXTURES / "openai-tiktoken")}
-    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, env=env, check=True)
-    nbytes, tokens, peak = map(int, out.stdout.split())
-    assert nbytes == path.stat().st_size and tokens > nbytes // 8
-    assert peak < 0.75 * nbytes, f"peak RSS {peak / 1e6:.0f} MB for a {nbytes / 1e6:.0f} MB file"
+    peaks = []
+    for size in (4_000_000, 200_000_000):
+        path = tmp_path / f"big-{size}.txt"
+        with open(path, "w", encoding="utf-8") as fh:
+            written = 0
+            while written < size:
+                fh.write(block)
+                written += len(block)
+        out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, env=env, check=True)
+        nbytes, tokens, peak = map(int, out.stdout.split())
+        assert nbytes == path.stat().st_size and tokens > nbytes // 8
+        peaks.append(peak)
+    assert peaks[1] - peaks[0] < 0.25 * nbytes, f"peak RSS {peaks[1] / 1e6:.0f} MB for a {nbytes / 1e6:.0f} MB file, {peaks[0] / 1e6:.0f} MB for 4 MB"
 
 
 @pytest.mark.parametrize("rel", ["phi-3-mini/tokenizer.model", "flan-t5/spiece.model", "deberta-v3/spm.model",

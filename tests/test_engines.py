@@ -105,7 +105,7 @@ def test_the_fold_survives_pickling_to_a_worker() -> None:
     fold = Fold(["bert"], [spec], jobs)
     travelled = pickle.loads(pickle.dumps(fold))
     assert travelled.jobs is None
-    (here, chars), (there, same_chars) = fold(docs), travelled(docs)
+    (here, chars, _), (there, same_chars, _) = fold(docs), travelled(docs)
     assert chars == same_chars == sum(map(len, TEXTS))
     assert here.keys() == there.keys() == {"bert"}
     mine, theirs = here["bert"]["all"], there["bert"]["all"]

@@ -13,8 +13,9 @@ per character of one batch, times the batches in flight (see `engines.run_local`
 
 from __future__ import annotations
 
+import copy
 import time
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import InputError, UsageError
 from .readers import CorpusReader, Document, ReadReport, read_corpus
@@ -22,6 +23,9 @@ from .stats import TOTAL, CorpusStats, GroupStats, Tally, TokenizerJob
 
 if TYPE_CHECKING:
     from ..tokenizers.base import Tokenizer
+    from ..tokenizers.fast import IdsRun
+    from .engines import Engine
+    from .fold import Fold, Tallies
 
 __all__ = ["corpus_stats", "CorpusStats", "GroupStats", "Document", "read_corpus", "CorpusReader", "ReadReport", "TOTAL"]
 
@@ -38,36 +42,101 @@ def corpus_stats(
     batch_chars: int = BATCH_CHARS,
     top: int = 10,
     progress: Callable[[int], None] | None = None,
+    ids_engine: str = "auto",
 ) -> CorpusStats:
     """Fold documents (plain strings, `Document`s, or a `read_corpus(...)` reader) through each tokenizer.
+
+    `ids_engine`: "fast" encodes with each tokenizer's fastest verified engine (`Tokenizer.ids_engine`),
+    spot-checked against its reference backend as the run goes; "reference" with the backend itself;
+    "auto" (the default) is "fast" for a corpus of `MIN_BYTES` or more (or of unknown size). If a check
+    finds a difference, the run switches to the reference, and a corpus that can be read again is
+    counted again from the start by the reference for that tokenizer; `CorpusStats.ids` says so.
 
     >>> corpus_stats(["def f(x):\\n    return x\\n"], ["gpt2"]).row("gpt2").tokens   # doctest: +SKIP
     11
     """
     from ..tokenizers.registry import load_tokenizer
-    from .engines import batches, get_engine, ray_spec
-    from .fold import Fold, Tallies, merge_tallies
+    from .engines import get_engine, ray_spec
+    from .fold import Fold
 
     run = get_engine(engine)
     if not tokenizers:
         raise UsageError("no tokenizers given: pass -t SPEC (repeat it for several)")
+    policy = _ids_policy(ids_engine, documents)
     toks = [t if not isinstance(t, str) else load_tokenizer(t) for t in tokenizers]
     names = [t if isinstance(t, str) else t.name for t in tokenizers]
     specs = [t if isinstance(t, str) else ray_spec(t) for t in tokenizers]
-    fold = Fold(names, specs, [TokenizerJob.of(tok, name=n) for n, tok in zip(names, toks)])
+    fold = Fold(names, specs, [TokenizerJob.of(tok, name=n, ids_engine=policy) for n, tok in zip(names, toks)],
+                ids_engine=policy)
     started = time.perf_counter()
-    tallies: Tallies = {}
-    docs = _as_documents(documents)
-    for batch_tallies, chars in run(batches(docs, batch_chars=batch_chars), fold, address=ray_address):
-        merge_tallies(tallies, batch_tallies)
-        if progress is not None:
-            progress(chars)
+    tallies, runs = _fold_all(run, documents, fold, batch_chars=batch_chars, address=ray_address, progress=progress)
+    switched = [n for n in names if runs.get(n) and runs[n].switched]
+    again = _read_again(documents) if switched else None
+    if again is not None:  # an engine disagreed with the reference: count those tokenizers again, exactly
+        redo = Fold(switched, [specs[names.index(n)] for n in switched],
+                    [TokenizerJob.of(toks[names.index(n)], name=n, ids_engine="reference") for n in switched],
+                    ids_engine=policy, reference_only=switched)
+        new_tallies, new_runs = _fold_all(run, again, redo, batch_chars=batch_chars, address=ray_address, progress=None)
+        for n in switched:
+            tallies[n] = new_tallies.get(n, {})
+            new_runs[n].switched = [*runs[n].switched, "so it was counted again from the start by the reference"]
+            runs[n] = new_runs[n]
     seconds = time.perf_counter() - started
     report = getattr(documents, "report", None)
     if not any(t.chars for groups in tallies.values() for t in groups.values()):
         raise InputError(_empty_message(report))
     rows = [row for name, tok in zip(names, toks) for row in _rows(name, tok, tallies.get(name, {}), top)]
-    return CorpusStats(rows=rows, engine=engine, seconds=seconds, report=report.to_dict() if report else {})
+    return CorpusStats(rows=rows, engine=engine, seconds=seconds, report=report.to_dict() if report else {},
+                       ids={n: _ids_report(runs.get(n)) for n in names})
+
+
+def _fold_all(run: Engine, documents: Iterable[Document | str], fold: Fold, *, batch_chars: int, address: str | None,
+              progress: Callable[[int], None] | None) -> tuple[Tallies, dict[str, IdsRun]]:
+    from .engines import batches
+    from .fold import merge_runs, merge_tallies
+
+    tallies: Tallies = {}
+    runs: dict[str, IdsRun] = {}
+    for result in run(batches(_as_documents(documents), batch_chars=batch_chars), fold, address=address):
+        merge_tallies(tallies, result.tallies)
+        merge_runs(runs, result.runs)
+        if progress is not None:
+            progress(result.chars)
+    return tallies, runs
+
+
+def _ids_policy(ids_engine: str, documents: Iterable[Document | str]) -> str:
+    """"fast" or "reference": for "auto", fast unless the corpus is known to be small."""
+    if ids_engine not in ("auto", "fast", "reference"):
+        raise UsageError(f"unknown ids engine {ids_engine!r}: use auto, fast or reference")
+    if ids_engine != "auto":
+        return ids_engine
+    from ..tokenizers.fast import MIN_BYTES
+
+    if isinstance(documents, CorpusReader):
+        size: int | None = documents.total_bytes
+    elif isinstance(documents, (list, tuple)):
+        size = sum(len(d.text if isinstance(d, Document) else d) for d in documents)
+    else:
+        size = None
+    return "fast" if size is None or size >= MIN_BYTES else "reference"
+
+
+def _read_again(documents: Iterable[Document | str]) -> Iterable[Document | str] | None:
+    """The same documents once more, or None where they cannot be read again (an iterator)."""
+    if isinstance(documents, CorpusReader):
+        again = copy.copy(documents)
+        again.report, again._next_id = ReadReport(), 0
+        return again
+    return documents if isinstance(documents, (list, tuple)) else None
+
+
+def _ids_report(run: IdsRun | None) -> dict[str, Any]:
+    """What `CorpusStats.ids` says of one tokenizer: the engine its numbers came from, and the checks."""
+    if run is None:
+        return {}
+    engines = [name for name, n in run.engines.items() if n]
+    return {"engine": " + ".join(engines), **run.to_dict()}
 
 
 def _as_documents(documents: Iterable[Document | str]) -> Iterable[Document]:

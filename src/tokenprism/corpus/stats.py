@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field, replace
-from itertools import chain
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -18,9 +17,10 @@ from ..tokenizers.roundtrip import IdBatch
 
 if TYPE_CHECKING:
     from ..tokenizers.base import Tokenizer
-    from .readers import Document
+    from ..tokenizers.fast import CheckedIds, IdsRun
+    from ..tokenizers.fast_engines import FlatIds
 
-__all__ = ["Tally", "GroupStats", "CorpusStats", "TOTAL", "count_words", "tally_batch", "TokenizerJob"]
+__all__ = ["Tally", "GroupStats", "CorpusStats", "TOTAL", "count_words", "TokenizerJob"]
 
 #: The group name of the row that sums all groups of a tokenizer.
 TOTAL = "(all)"
@@ -81,84 +81,48 @@ class Tally:
 
 
 class TokenizerJob:
-    """What the fold needs of a tokenizer: its name, vocabulary size and unk id, and the tokenizer
-    itself, which encodes many texts at once and tells whether each round-trips."""
+    """What the fold needs of a tokenizer: its name, vocabulary size and unk id, its run's id encoder
+    (the tokenizer's fastest verified engine, spot-checked: tokenizers/fast.py), and the tokenizer
+    itself, which tells whether each text round-trips."""
 
-    def __init__(self, name: str, vocab_size: int, unk: int | None, tokenizer: Tokenizer) -> None:
+    def __init__(self, name: str, vocab_size: int, unk: int | None, tokenizer: Tokenizer,
+                 ids: CheckedIds | None = None) -> None:
         self.name = name
         self.vocab_size = vocab_size
         self.unk = unk
         self.tokenizer = tokenizer
+        self._ids = ids
 
     @classmethod
-    def of(cls, tok: Tokenizer, *, name: str | None = None) -> TokenizerJob:
-        return cls(name or tok.name, tok.vocab_size, tok.unknown_id, tok)
+    def of(cls, tok: Tokenizer, *, name: str | None = None, ids_engine: str = "fast") -> TokenizerJob:
+        """`ids_engine`: "fast" (the tokenizer's chosen engine, see `Tokenizer.ids_engine`) or "reference"."""
+        from ..tokenizers.fast import CheckedIds
+        from ..tokenizers.fast_engines import ReferenceEngine
+
+        ids = CheckedIds(tok, ReferenceEngine(tok) if ids_engine == "reference" else None)
+        return cls(name or tok.name, tok.vocab_size, tok.unknown_id, tok, ids)
+
+    @property
+    def ids(self) -> CheckedIds:
+        if self._ids is None:
+            from ..tokenizers.fast import CheckedIds
+
+            self._ids = CheckedIds(self.tokenizer)
+        return self._ids
+
+    def encode_flat(self, texts: list[str], *, note: IdsRun | None = None) -> FlatIds:
+        """Ids of many texts as one flat array (no offsets, no added tokens)."""
+        return self.ids.encode(texts, note=note)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        """Ids through the backend's own parallel batch encoder (no offsets, no added tokens)."""
-        return self.tokenizer.encode_ids_batch(texts)
+        """Ids of many texts, one list each."""
+        return list(self.encode_flat(texts).rows())
 
-    def round_trips(self, texts: list[str], data: list[bytes], ids: list[list[int]], flat: np.ndarray,
+    def round_trips(self, texts: list[str], data: list[bytes], ids: Sequence[Sequence[int]], flat: np.ndarray,
                     bounds: np.ndarray) -> list[bool]:
         """Whether decoding each document's ids gives its text back exactly (`data`: each text's UTF-8;
         `flat`: all ids in one array, document k's from bounds[k] to bounds[k + 1])."""
-        return self.tokenizer.round_trips(IdBatch(texts, data, ids, flat, bounds))
-
-
-def tally_batch(docs: Sequence[Document], job: TokenizerJob, tallies: dict[str, Tally],
-                facts: list[tuple[int, int, int]], data: list[bytes], ids: list[list[int]] | None = None) -> None:
-    """Encode one batch with one tokenizer (unless its `ids` are given) and add it to the per-group tallies.
-
-    `facts` holds (chars, bytes, words) per document and `data` its UTF-8, computed once for all tokenizers.
-    """
-    texts = [d.text for d in docs]
-    if ids is None:
-        ids = job.encode(texts)
-    lengths = [len(x) for x in ids]
-    flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=sum(lengths))  # one pass, no per-document arrays
-    bounds = np.concatenate(([0], np.cumsum(lengths)))
-    same = job.round_trips(texts, data, ids, flat, bounds)
-    groups: dict[str, list[int]] = {}
-    for k, d in enumerate(docs):
-        groups.setdefault(d.group, []).append(k)
-    for group, members in groups.items():
-        t = tallies.get(group)
-        if t is None:
-            t = tallies[group] = Tally(job.vocab_size)
-        for k in members:
-            d, (chars, nbytes, words) = docs[k], facts[k]
-            t.documents += d.part == 0
-            t.chars += chars
-            t.bytes += nbytes
-            t.words += words
-            t.tokens += lengths[k]
-            if not same[k]:
-                if d.part == 0 and d.last:
-                    t.failed_single += 1
-                else:
-                    t.failed_multi.add(d.doc_id)
-        part = flat if len(members) == len(docs) else np.concatenate([flat[bounds[k] : bounds[k + 1]] for k in members])
-        t.counts += np.bincount(part, minlength=job.vocab_size)[: job.vocab_size]
-        if job.unk is not None:
-            t.unknown += int(np.count_nonzero(part == job.unk))
-
-
-def doc_facts(docs: list[Document]) -> tuple[list[tuple[int, int, int]], list[bytes]]:
-    """(chars, bytes, words) of each document, and its UTF-8.
-
-    Text from elsewhere than our reader may hold lone surrogates, which no backend can encode:
-    such a document is replaced in `docs` by its repaired text (U+FFFD), as `Tokenizer.encode` does.
-    """
-    data = []
-    for k, d in enumerate(docs):
-        try:
-            data.append(d.text.encode("utf-8"))
-        except UnicodeEncodeError:
-            from ..tokenizers.base import repair_surrogates
-
-            docs[k] = replace(d, text=repair_surrogates(d.text)[0])
-            data.append(docs[k].text.encode("utf-8"))
-    return [(len(d.text), len(b), count_words(b)) for d, b in zip(docs, data)], data
+        return self.tokenizer.round_trips(IdBatch(texts, data, ids, flat, bounds))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -241,6 +205,8 @@ class CorpusStats:
     engine: str
     seconds: float
     report: dict[str, Any] = field(default_factory=dict)
+    #: per tokenizer: which id engine produced its numbers, what it was verified on, what the checks found
+    ids: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def row(self, tokenizer: str, group: str = TOTAL) -> GroupStats:
         return next(r for r in self.rows if r.tokenizer == tokenizer and r.group == group)
@@ -254,7 +220,7 @@ class CorpusStats:
         return list(dict.fromkeys(r.tokenizer for r in self.rows))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"engine": self.engine, "seconds": round(self.seconds, 3), "read": self.report,
+        return {"engine": self.engine, "seconds": round(self.seconds, 3), "read": self.report, "ids": self.ids,
                 "rows": [r.to_dict() for r in self.rows]}
 
     def to_csv(self) -> str:

@@ -21,6 +21,7 @@ from ..errors import InvalidTokenId, TokenizerFileError, UsageError
 from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
 
 if TYPE_CHECKING:
+    from .fast_engines import IdEngine
     from .roundtrip import IdBatch, RoundTripCheck
 
 __all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "bytes_to_unicode", "unicode_to_bytes", "SPECIAL_ROLES",
@@ -311,6 +312,18 @@ class Tokenizer(ABC):
             add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens,
         )
         return [list(ids) for ids, _, _ in results]
+
+    def ids_engine(self) -> IdEngine:
+        """The engine id-only work uses (count, corpus, FIM shards, ``tokenize --ids-only``): the fastest
+        installed one that gives this backend's ids on every probe string, else this backend itself.
+        Chosen on first use and kept; see tokenizers/fast.py (and `CheckedIds` for the run-time checks).
+
+        >>> load_tokenizer("gpt2").ids_engine().name                 # doctest: +SKIP
+        'gigatoken 0.10.0'
+        """
+        from .fast import engine_for
+
+        return engine_for(self)
 
     def roundtrip_checker(self) -> RoundTripCheck:
         """How to tell, for a batch of texts and their ids, whether decoding gives each text back.

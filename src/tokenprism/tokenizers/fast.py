@@ -1,0 +1,270 @@
+"""Id-only work (count, corpus, FIM shards, `tokenize --ids-only`) at the speed of the fastest exact
+engine installed, verified rather than trusted.
+
+With the `[fast]` extra (gigatoken, quicktok-v1) each loaded tokenizer gets one id engine, chosen
+once: the fastest candidate of `fast_engines.BUILDERS` that can express the tokenizer and gives the
+reference backend's ids on every probe string (probes.py). Without the extra, or when no candidate
+passes, the engine is the reference backend itself, so nothing changes.
+
+During a run `CheckedIds` re-encodes a sample of the documents with the reference (1 in
+`SAMPLE_EVERY`, and every document holding a character outside the common scripts): the first
+difference switches the run to the reference and the run says so. Offsets, pieces and everything
+else still come from the reference backend.
+
+$TOKENPRISM_IDS_ENGINE chooses: "auto" (the default), "reference" (never a fast engine), or a
+builder's name ("gigatoken", "quicktok", "tiktoken": that one only, still probed).
+
+>>> tok = load_tokenizer("gpt2")                                  # doctest: +SKIP
+>>> tok.ids_engine().name                                        # doctest: +SKIP
+'gigatoken 0.10.0'
+>>> CheckedIds(tok).encode(["Hello world"]).flat.tolist()        # doctest: +SKIP
+[15496, 995]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..errors import UsageError
+from .fast_engines import BUILDERS, FlatIds, IdEngine, ReferenceEngine
+from .probes import probe_texts
+
+if TYPE_CHECKING:
+    from .base import Tokenizer
+
+__all__ = ["ENGINE_ENV", "SAMPLE_EVERY", "MIN_BYTES", "fast_installed", "choose_engine", "engine_for", "CheckedIds",
+           "IdsRun", "has_rare_characters", "wrap_ids", "FlatIds", "IdEngine"]
+
+ENGINE_ENV = "TOKENPRISM_IDS_ENGINE"
+#: One document in this many is re-encoded by the reference during a run (besides the rare-script ones).
+SAMPLE_EVERY = 1000
+#: Below this much text a fast engine is not worth its choosing (loading it and the probes take ~0.5 s).
+MIN_BYTES = 2 << 20
+
+_lock = threading.Lock()
+
+# The common scripts: printable ASCII and tab/newline/return, Latin, Greek, Cyrillic, Hebrew, Arabic,
+# Devanagari, Thai, general punctuation, currency, letterlike symbols and arrows, CJK, kana, Hangul,
+# full-width forms. A document holding anything else (controls, emoji, the supplementary planes,
+# other scripts, private use, a BOM) is always checked against the reference.
+_RARE = re.compile(
+    "[^\t\n\r -~\u00a0-\u052f\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f\u1e00-\u1fff\u2000-\u206f\u20a0-\u20cf"
+    "\u2100-\u21ff\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]"
+)
+_PLAIN_ASCII = bytes([9, 10, 13, *range(32, 127)])
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_rare_characters(text: str) -> bool:
+    """Whether a text holds a character outside the common scripts (see `_RARE`).
+
+    >>> has_rare_characters("plain English, Ελληνικά, 中文"), has_rare_characters("emoji 🙂")
+    (False, True)
+    """
+    if text.isascii():  # (a flag CPython keeps: free) then a C-speed scan for control characters
+        return bool(text.encode("ascii").translate(None, _PLAIN_ASCII))
+    return _RARE.search(text) is not None
+
+
+def fast_installed() -> bool:
+    """Whether the `[fast]` extra's engines are installed (gigatoken or quicktok)."""
+    return find_spec("gigatoken") is not None or find_spec("quicktok") is not None
+
+
+def _setting() -> str:
+    value = os.environ.get(ENGINE_ENV, "auto").strip().lower() or "auto"
+    if value not in ("auto", "reference", *BUILDERS):
+        raise UsageError(f"{ENGINE_ENV}={value!r}: use auto, reference or one of {', '.join(BUILDERS)}")
+    return value
+
+
+def engine_for(tok: Tokenizer) -> IdEngine:
+    """The id engine of a loaded tokenizer, chosen on first use and kept (`Tokenizer.ids_engine`)."""
+    setting = _setting()
+    key = f"_ids_engine_{setting}"
+    engine = tok.__dict__.get(key)
+    if engine is None:
+        with _lock:  # two threads asking at once choose once
+            engine = tok.__dict__.get(key)
+            if engine is None:
+                engine = tok.__dict__[key] = choose_engine(tok, setting=setting)
+    return engine
+
+
+def choose_engine(tok: Tokenizer, *, setting: str = "auto") -> IdEngine:
+    """The fastest engine that gives `tok`'s reference ids on every probe string, else the reference.
+    The engine's `verified` says what it was checked on; `tried` says why faster ones were passed over.
+    """
+    reference = ReferenceEngine(tok)
+    reference.tried, reference.verified = [], "the reference backend"
+    if setting == "reference" or (setting == "auto" and not fast_installed()):
+        return reference
+    probes = probe_texts(tok.special_tokens)
+    expected = FlatIds.of(tok.encode_ids_batch(probes))
+    for name in BUILDERS if setting == "auto" else [setting]:
+        engine, why = _candidate(name, tok, probes, expected)
+        if engine is not None:
+            engine.tried, engine.verified = reference.tried, why
+            return engine
+        reference.tried.append(why)
+    return reference
+
+
+def _candidate(name: str, tok: Tokenizer, probes: list[str], expected: FlatIds) -> tuple[IdEngine | None, str]:
+    """(the engine, what it was verified on) or (None, why not)."""
+    try:
+        engine = BUILDERS[name](tok)
+    except ImportError:
+        return None, f"{name}: not installed (pip install 'tokenprism[fast]')"
+    except Exception as exc:  # noqa: BLE001 - any library error means: this engine cannot read it
+        return None, f"{name}: cannot read this tokenizer ({type(exc).__name__}: {str(exc)[:80]})"
+    if engine is None:
+        return None, f"{name}: cannot express this tokenizer"
+    try:
+        got = engine.encode_flat(probes)
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{name}: failed on the probes ({type(exc).__name__}: {str(exc)[:80]})"
+    bad = first_difference(got, expected)
+    if bad is not None:
+        return None, f"{name}: other ids than the reference on probe {probes[bad][:40]!r}"
+    return engine, f"same ids as {ReferenceEngine(tok).name} on {len(probes)} probe strings"
+
+
+def first_difference(got: FlatIds, expected: FlatIds) -> int | None:
+    """The index of the first text whose ids differ, or None when all are the same.
+
+    >>> first_difference(FlatIds.of([[1], [2, 3]]), FlatIds.of([[1], [2, 4]]))
+    1
+    """
+    import numpy as np
+
+    if len(got.bounds) != len(expected.bounds):
+        return 0
+    if np.array_equal(got.bounds, expected.bounds) and np.array_equal(got.flat, expected.flat):
+        return None
+    for k in range(len(expected.bounds) - 1):
+        if got.row(k) != expected.row(k):
+            return k
+    return None
+
+
+def wrap_ids(tok: Tokenizer) -> tuple[list[int], list[int]] | None:
+    """The ids `tok` puts before and after a text when special tokens are added ([CLS] … [SEP], <s> …),
+    if adding them is exactly that for every probe; else None (then only the reference adds them).
+
+    >>> wrap_ids(load_tokenizer("bert-base-uncased"))                # doctest: +SKIP
+    ([101], [102])
+    """
+    cached = tok.__dict__.get("_wrap_ids", ...)
+    if cached is not ...:
+        return cached
+    plain, wrapped = tok.encode_ids_batch(["a"]), tok.encode_ids_batch(["a"], add_special_tokens=True)
+    found = None
+    for start in range(len(wrapped[0]) - len(plain[0]) + 1):
+        if wrapped[0][start : start + len(plain[0])] == plain[0]:
+            found = (wrapped[0][:start], wrapped[0][start + len(plain[0]) :])
+            break
+    if found is not None:
+        probes = probe_texts(tok.special_tokens, random_count=20)
+        with_added = tok.encode_ids_batch(probes, add_special_tokens=True)
+        if any(w != found[0] + p + found[1] for w, p in zip(with_added, tok.encode_ids_batch(probes))):
+            found = None
+    tok.__dict__["_wrap_ids"] = found
+    return found
+
+
+@dataclass
+class IdsRun:
+    """Which id engine counted a tokenizer's documents, and what the run-time checks found: additive
+    like a `Tally`, so batches from any worker add up."""
+
+    engines: dict[str, int] = field(default_factory=dict)  # engine name → documents (parts) it encoded
+    checked: int = 0  # parts re-encoded by the reference to check the engine
+    switched: list[str] = field(default_factory=list)  # why the run left an engine, once per switch
+    verified: str = ""
+
+    def merge(self, other: IdsRun) -> IdsRun:
+        for name, n in other.engines.items():
+            self.engines[name] = self.engines.get(name, 0) + n
+        self.checked += other.checked
+        self.switched += [s for s in other.switched if s not in self.switched]
+        self.verified = self.verified or other.verified
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"engines": dict(self.engines), "checked_documents": self.checked, "switched": list(self.switched),
+                "verified": self.verified}
+
+
+class CheckedIds:
+    """One run's ids: the tokenizer's engine, spot-checked against the reference as the run goes.
+
+    The first document whose ids differ switches the run to the reference (`switched` says why), and
+    the batch it was in is encoded again by the reference, so from there on every id is the reference's.
+    """
+
+    def __init__(self, tok: Tokenizer, engine: IdEngine | None = None, *, every: int = SAMPLE_EVERY) -> None:
+        self.tok = tok
+        self.engine = engine if engine is not None else tok.ids_engine()
+        self.first = self.engine
+        self.every = every
+        self.seen = self.checked = 0
+        self.switched: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    def encode(self, texts: Sequence[str], *, note: IdsRun | None = None) -> FlatIds:
+        """The ids of `texts` (nothing added around them, special-token strings parsed); `note` records
+        which engine encoded them and what was checked."""
+        engine = self.engine
+        if any(not t.isascii() and _SURROGATE.search(t) for t in texts):
+            engine = ReferenceEngine(self.tok)  # it repairs lone surrogates as every encode does
+        ids, picks = engine.encode_flat(texts), []
+        if not engine.reference:
+            picks = self._sample(texts)
+            expected = self.tok.encode_ids_batch([texts[k] for k in picks]) if picks else []
+            bad = next((k for k, want in zip(picks, expected) if ids.row(k) != want), None)
+            if bad is not None:
+                reason = self._switch(engine, texts[bad], ids.row(bad), expected[picks.index(bad)])
+                engine, ids = self.engine, self.engine.encode_flat(texts)
+                if note is not None:
+                    note.switched.append(reason)
+        if note is not None:
+            note.engines[engine.name] = note.engines.get(engine.name, 0) + len(texts)
+            note.checked += len(picks)
+            note.verified = note.verified or getattr(self.first, "verified", "")
+        return ids
+
+    def _sample(self, texts: list[str]) -> list[int]:
+        with self._lock:
+            start = self.seen
+            self.seen += len(texts)
+        picks = [k for k, t in enumerate(texts) if (start + k) % self.every == 0 or has_rare_characters(t)]
+        with self._lock:
+            self.checked += len(picks)
+        return picks
+
+    def _switch(self, engine: IdEngine, text: str, got: list[int], want: list[int]) -> str:
+        at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        reference = ReferenceEngine(self.tok)
+        reason = (f"{engine.name} gave other ids than {reference.name} on a document ({text[:30]!r}…, token {at}: "
+                  f"{got[at] if at < len(got) else 'none'} instead of {want[at] if at < len(want) else 'none'}); "
+                  f"switched to {reference.name}")
+        with self._lock:
+            if self.engine is engine:
+                self.engine, self.switched = reference, reason
+        return reason
+
+    def summary(self) -> dict[str, Any]:
+        """What produced the ids: the engine, what it was verified on, how many documents were re-checked."""
+        return {"engine": self.engine.name, "first_engine": self.first.name,
+                "verified": getattr(self.first, "verified", ""), "documents": self.seen,
+                "checked_documents": self.checked, "switched": self.switched}
