@@ -56,15 +56,7 @@ class FimWork:
             from ..tokenizers.registry import load_tokenizer
 
             self.tokenizer = load_tokenizer(self.spec)
-        return _encode_ids(self.tokenizer, texts)
-
-
-def _encode_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
-    """Ids through the backend's fast batch path where it has one (sentinels parsed as special)."""
-    fast = getattr(tokenizer, "encode_ids_batch", None)
-    if fast is not None:
-        return fast(texts)
-    return [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
+        return self.tokenizer.encode_ids_batch(texts)  # nothing added around a text; sentinels parsed as special
 
 
 def write_fim_data(

@@ -221,6 +221,8 @@ class Sentinels:
 
     def check_single_tokens(self, tokenizer: Any) -> list[int]:
         """Ids of the four sentinels; each must be one special token of `tokenizer`."""
+        from ..tokenizers.base import Tokenizer  # (here: `import tokenprism.fim` stays light)
+
         ids = []
         for s in self.as_tuple():
             found = tokenizer.encode(s, add_special_tokens=False).ids
@@ -230,8 +232,7 @@ class Sentinels:
                     "a sentinel must be a single special token (pick the tokenizer's own with -t)"
                 )
             # the library's tokenizers say which tokens are special; a bare `tokenizers.Tokenizer` cannot
-            is_special = getattr(tokenizer, "is_special", None)
-            if is_special is not None and not is_special(found[0]):
+            if isinstance(tokenizer, Tokenizer) and not tokenizer.is_special(found[0]):
                 raise InputError(f"sentinel {s!r} is an ordinary token of this tokenizer; a sentinel must be a special token")
             ids.append(int(found[0]))
         return ids
