@@ -20,11 +20,14 @@ from ._io import emit_json
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="local", show_default=True,
               help="local: the backends' own batch encoders on every core; ray: Ray Data.")
 @click.option("--ray-address", help="Address of an existing Ray cluster (default: start a local Ray).")
+@click.option("--ids-engine", type=click.Choice(["auto", "fast", "reference"]), default="auto", show_default=True,
+              help="fast: each tokenizer's fastest verified engine ([fast] extra), spot-checked against its own "
+                   "library; reference: the library itself; auto: fast from 2 MB of text.")
 @click.option("--top", default=10, show_default=True, help="How many most frequent tokens to keep per row.")
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a chart of bytes/token: out.png, out.svg or out.html.")
-def corpus_cmd(paths, specs, field, group_by, engine, ray_address, top, as_json, as_csv, plot):
+def corpus_cmd(paths, specs, field, group_by, engine, ray_address, ids_engine, top, as_json, as_csv, plot):
     """Tokenizer statistics over a corpus: bytes/token, chars/token, tokens/word, unknown rate,
     share of documents that round-trip, vocabulary used, most frequent tokens; per group.
 
@@ -44,7 +47,8 @@ def corpus_cmd(paths, specs, field, group_by, engine, ray_address, top, as_json,
     reader = read_corpus(paths, field=field, group_by=group_by)
     quiet = as_json or as_csv
     stats = _with_progress(reader, lambda progress: corpus_stats(
-        reader, list(specs), engine=engine, ray_address=ray_address, top=top, progress=progress), quiet=quiet)
+        reader, list(specs), engine=engine, ray_address=ray_address, top=top, progress=progress, ids_engine=ids_engine),
+        quiet=quiet)
     if plot:
         from ..render.corpus import write_plot
 

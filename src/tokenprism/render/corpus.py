@@ -56,8 +56,32 @@ def corpus_view(stats: CorpusStats) -> Group:
         parts.append(table)
         top = rows[-1].top_tokens[:10]
         parts.append(Text("most frequent: " + "  ".join(f"{one_line(label)}×{count:,}" for _, label, count in top), style="dim"))
+        parts.extend(_ids_notes(stats.ids.get(name, {})))
     parts.extend(_read_notes(stats.report))
     return Group(*parts)
+
+
+def ids_line(ids: dict) -> str:
+    """Which id engine produced a tokenizer's numbers, and what checked it (`CorpusStats.ids`).
+
+    >>> ids_line({"engine": "gigatoken 0.10.0", "verified": "same ids as tokenizers 0.23.3 on 343 probe strings",
+    ...           "checked_documents": 4})
+    'ids: gigatoken 0.10.0 (same ids as tokenizers 0.23.3 on 343 probe strings; 4 documents re-checked by the reference)'
+    """
+    if not ids.get("engine"):
+        return ""
+    checks = [ids["verified"]] if ids.get("verified") and ids["verified"] != "the reference backend" else []
+    if ids.get("checked_documents"):
+        checks.append(f"{ids['checked_documents']:,} documents re-checked by the reference")
+    return f"ids: {ids['engine']}" + (f" ({'; '.join(checks)})" if checks else "")
+
+
+def _ids_notes(ids: dict) -> list:
+    from rich.text import Text
+
+    line = ids_line(ids)
+    notes = [Text(line, style="dim")] if line else []
+    return notes + [Text(f"ids: {why}", style="yellow") for why in ids.get("switched", [])]
 
 
 def _read_notes(read: dict) -> list:
