@@ -6,13 +6,18 @@ Shared by `count`, `corpus` and `fim-transform`. The .gitignore matcher covers w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
-__all__ = ["iter_files", "is_binary", "read_text_file", "read_json", "TextFile"]
+from .errors import UsageError
+
+__all__ = ["iter_files", "is_binary", "read_text_file", "read_json", "TextFile", "partial_path", "written_whole",
+           "remove_path"]
 
 _SNIFF = 8192
 
@@ -27,6 +32,46 @@ def read_json(path: Path, *, error: type[Exception], expect: type | None = None)
     if expect is not None and not isinstance(data, expect):
         raise error(f"{path} is not a JSON {expect.__name__}; fix or remove the file")
     return data
+
+
+def partial_path(path: Path) -> Path:
+    """Where the output `path` is written until it is complete: beside it, named as partial.
+
+    >>> partial_path(Path("out/fim.jsonl")).as_posix(), partial_path(Path("shards")).as_posix()
+    ('out/fim.partial.jsonl', 'shards.partial')
+    """
+    return path.with_name(f"{path.stem}.partial{path.suffix}" if path.suffix else f"{path.name}.partial")
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file or a folder if it is there (a partial output being given up)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+@contextlib.contextmanager
+def written_whole(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A path to write an output file to, beside `path` and named as partial; it takes `path`'s place
+    (one rename) only when the block ends without error. So `path` is either untouched or the whole
+    new output, never cut; a failed block removes the partial file, and a write error (a full disk) is
+    one line.
+
+    >>> with written_whole("plot.png") as temp:      # doctest: +SKIP
+    ...     fig.savefig(temp)                          # plot.partial.png, renamed to plot.png at the end
+    """
+    final = Path(path)
+    temp = partial_path(final)
+    try:
+        yield temp
+        os.replace(temp, final)
+    except BaseException as exc:
+        remove_path(temp)
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot write {final}: {exc.strerror or exc}; nothing was written there") from None
+        raise
 
 
 def is_binary(head: bytes) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from .errors import InputError, UsageError
+from .files import written_whole
 
 if TYPE_CHECKING:
     from .tokenizers.base import Tokenizer
@@ -88,10 +89,12 @@ def train_tokenizer(
     out = Path(output)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        raw.save(str(out / "tokenizer.json"))
-        (out / "tokenizer_config.json").write_text(json.dumps(_config(specials, lowercase), indent=2), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write the tokenizer into {out}: {exc.strerror}") from None
+    with written_whole(out / "tokenizer.json") as temp:  # each file whole or not at all
+        raw.save(str(temp))
+    with written_whole(out / "tokenizer_config.json") as temp:
+        temp.write_text(json.dumps(_config(specials, lowercase), indent=2), encoding="utf-8")
     from .tokenizers.registry import load_local
 
     tok = load_local(out, name=str(out))

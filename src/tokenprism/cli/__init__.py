@@ -12,6 +12,7 @@ import sys
 from typing import Any, Callable
 
 from ..errors import TokenprismError
+from ._io import OutputError, discard_stdout, flush_stdout, guarded_stdout
 
 __all__ = ["app", "main"]
 
@@ -28,15 +29,21 @@ def main(argv: list[str] | None = None) -> int:
         def run() -> int:
             return click_main(args)
 
-    return guarded(run, debug="--debug" in args)
+    with guarded_stdout():
+        return guarded(run, debug="--debug" in args)
 
 
 def guarded(run: Callable[[], int | None], *, debug: bool) -> int:
-    """Run a command and turn how it ended into an exit code: 2 and one line for our errors, 130 for
-    Ctrl-C, 0 when the reader of our output went away."""
+    """Run a command and turn how it ended into an exit code: 2 and one line for our errors (a write
+    to standard output that failed included: the output is flushed here, never left to the exit),
+    130 for Ctrl-C, 0 when the reader of our output went away."""
     try:
-        return run() or 0
+        code = run() or 0
+        flush_stdout()
+        return code
     except TokenprismError as exc:
+        if isinstance(exc, OutputError):
+            discard_stdout()
         if debug:
             raise
         sys.stderr.write(f"error: {exc}\n")
@@ -45,6 +52,7 @@ def guarded(run: Callable[[], int | None], *, debug: bool) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:
+        discard_stdout()
         return 0
 
 

@@ -2,13 +2,89 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
-from typing import Any
+from typing import Any, Iterator
 
-from ..errors import InvalidUTF8, UsageError
+from ..errors import InvalidUTF8, TokenprismError, UsageError
 
-__all__ = ["decode_bytes", "read_text", "emit_json", "load", "new_console", "show"]
+__all__ = ["decode_bytes", "read_text", "emit_json", "load", "new_console", "show", "OutputError", "guarded_stdout",
+           "flush_stdout", "discard_stdout"]
+
+
+class OutputError(TokenprismError):
+    """Standard output could not be written (a full disk, /dev/full, a quota): the output is incomplete."""
+
+
+class _Stdout:
+    """sys.stdout as the commands see it: every write and flush that fails (other than a closed pipe,
+    which ends the command quietly) is an `OutputError`, so a cut output never ends with exit code 0."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with _output_errors():
+            return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        with _output_errors():
+            self._stream.writelines(lines)
+
+    def flush(self) -> None:
+        with _output_errors():
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer … as the real stream has them
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _output_errors() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}; it is incomplete (free some space, "
+                          "or write it elsewhere)") from None
+
+
+@contextlib.contextmanager
+def guarded_stdout() -> Iterator[None]:
+    """Commands write through `_Stdout` while they run; the real stream is put back afterwards."""
+    real = sys.stdout
+    if real is None or isinstance(real, _Stdout):
+        yield
+        return
+    sys.stdout = _Stdout(real)
+    try:
+        yield
+    finally:
+        sys.stdout = real
+
+
+def flush_stdout() -> None:
+    """Everything written so far, out now (its errors raised here, under our control, not at exit)."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def discard_stdout() -> None:
+    """After a failed write or a closed pipe, what is still buffered can never be written: point the
+    descriptor at /dev/null so the interpreter's flush at exit neither fails nor prints a traceback."""
+    stream = getattr(sys.stdout, "_stream", sys.stdout)
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def decode_bytes(data: bytes, *, errors: str, source: str) -> str:

@@ -49,11 +49,15 @@ def fim_transform_cmd(paths, output, field, fim_rate, spm_rate, level, context_l
     """
     from ..fim import write_fim_data
 
-    summary = write_fim_data(
-        paths, output, tokenizer=spec, sentinels=sentinels, field=field, fim_rate=fim_rate, spm_rate=spm_rate,
-        level=level, context_length=context_length, seed=seed, output_format=out_format, shard_tokens=shard_tokens,
-        engine=engine, ray_address=ray_address,
-    )
+    try:
+        summary = write_fim_data(
+            paths, output, tokenizer=spec, sentinels=sentinels, field=field, fim_rate=fim_rate, spm_rate=spm_rate,
+            level=level, context_length=context_length, seed=seed, output_format=out_format, shard_tokens=shard_tokens,
+            engine=engine, ray_address=ray_address,
+        )
+    except KeyboardInterrupt:
+        click.echo(f"fim-transform stopped: nothing was written to {output}", err=True)
+        raise
     if as_json:
         emit_json(summary)
     else:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import TokenprismError, UsageError
 from .sentinels import Sentinels
 from .transform import Level, Unit, check_rates, fim_units, transform_unit
 from .writers import open_writer, pick_format
@@ -107,15 +107,21 @@ def write_fim_data(
     work = FimWork(sentinels=marks, seed=seed, fim_rate=fim_rate, spm_rate=spm_rate,
                    tokenizer=tok if fmt == "ids" else None)
     writer = open_writer(fmt, Path(output), field=field or "text", tokenizer=tok, shard_tokens=shard_tokens)
-    for outputs in run(batches(units, batch_chars=BATCH_CHARS, batch_items=1 << 30, chars=_unit_chars), work,
-                       address=ray_address):
-        writer.write(outputs)
-    return writer.close(meta={
-        "documents": reader.report.documents, "files": reader.report.files, "level": level,
-        "context_length": context_length if level == "context" else None, "fim_rate": fim_rate, "spm_rate": spm_rate,
-        "seed": seed, "sentinels": marks.to_dict(), "sentinel_ids": sentinel_ids, "engine": engine,
-        "skipped": reader.report.to_dict()["skipped"],
-    })
+    try:
+        for outputs in run(batches(units, batch_chars=BATCH_CHARS, batch_items=1 << 30, chars=_unit_chars), work,
+                           address=ray_address):
+            writer.write(outputs)
+        return writer.close(meta={
+            "documents": reader.report.documents, "files": reader.report.files, "level": level,
+            "context_length": context_length if level == "context" else None, "fim_rate": fim_rate, "spm_rate": spm_rate,
+            "seed": seed, "sentinels": marks.to_dict(), "sentinel_ids": sentinel_ids, "engine": engine,
+            "skipped": reader.report.to_dict()["skipped"],
+        })
+    except BaseException as exc:  # an error, Ctrl-C: no output at all rather than one that looks whole
+        writer.abort()
+        if isinstance(exc, TokenprismError) and exc.args:
+            exc.args = (f"{exc.args[0]}; nothing was written to {output}", *exc.args[1:])
+        raise
 
 
 def _load(tokenizer: str | Tokenizer) -> Tokenizer:

@@ -1,7 +1,10 @@
 """Where FIM training data goes: one text file, one JSONL file, or a folder of token-id .npy shards.
 
 Every writer takes batches of outputs (strings, or id lists for "ids") with `write` and returns a
-summary from `close`; `WRITERS` is the table the CLI's --format offers.
+summary from `close`; `WRITERS` is the table the CLI's --format offers. Outputs are whole or absent:
+a writer writes beside its output, under a name marked partial (fim.partial.jsonl, shards.partial/),
+and `close` puts it in the output's place with one rename (a shard folder is replaced as a whole, its
+meta.json written last); `abort` removes the partial output, leaving any older one untouched.
 
 >>> pick_format("fim.jsonl"), pick_format("shards/"), pick_format("x.txt", requested="ids")
 ('jsonl', 'ids', 'ids')
@@ -9,11 +12,14 @@ summary from `close`; `WRITERS` is the table the CLI's --format offers.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
 from ..errors import UsageError
+from ..files import partial_path, remove_path
 
 if TYPE_CHECKING:
     from ..tokenizers.base import Tokenizer
@@ -30,19 +36,31 @@ class TextWriter:
     format = "text"
 
     def __init__(self, path: Path, **_: Any) -> None:
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder; text and JSONL go to a file (or use --format ids for a folder of shards)")
         self.path, self.count = path, 0
-        self.fh = _open_for_writing(path)
+        self.partial = partial_path(path)
+        self.fh = _open_for_writing(self.partial)
 
     def _line(self, out: str) -> str:
         return out
 
     def write(self, outputs: list) -> None:
-        self.fh.writelines(self._line(o) for o in outputs)
+        with _write_errors(self.path):
+            self.fh.writelines(self._line(o) for o in outputs)
         self.count += len(outputs)
 
     def close(self, *, meta: dict[str, Any]) -> dict[str, Any]:
-        self.fh.close()
+        with _write_errors(self.path):
+            self.fh.close()
+            os.replace(self.partial, self.path)
         return {"output": str(self.path), "format": self.format, "outputs": self.count, **meta}
+
+    def abort(self) -> None:
+        """Give up: the partial file goes, an older output at `path` stays as it was."""
+        with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+            self.fh.close()
+        remove_path(self.partial)
 
 
 class JsonlWriter(TextWriter):
@@ -72,7 +90,10 @@ class IdsWriter:
         self.pending: list[list[int]] = []
         self.pending_tokens = self.count = self.tokens = 0
         self.shards: list[dict[str, Any]] = []
-        _make_folder(path)
+        _check_shard_folder(path)
+        self.partial = partial_path(path)
+        remove_path(self.partial)  # what a killed run left
+        _make_folder(self.partial)
 
     def write(self, outputs: list) -> None:
         self.pending.extend(outputs)
@@ -85,7 +106,8 @@ class IdsWriter:
         np = self.np
         stream = np.concatenate([np.asarray(ids, dtype=self.dtype) for ids in self.pending])
         name = f"shard-{len(self.shards):05d}.npy"
-        np.save(self.path / name, stream[:size])
+        with _write_errors(self.path):
+            np.save(self.partial / name, stream[:size])
         self.shards.append({"file": name, "tokens": int(min(size, len(stream)))})
         rest = stream[size:]
         self.pending, self.pending_tokens = ([rest.tolist()] if len(rest) else []), len(rest)
@@ -97,8 +119,14 @@ class IdsWriter:
         summary = {"output": str(self.path), "format": self.format, "outputs": self.count, "tokens": self.tokens,
                    "tokenizer": self.tok.name, "vocab_size": self.tok.vocab_size, "dtype": self.np.dtype(self.dtype).name,
                    "shards": self.shards, **meta}
-        (self.path / "meta.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        with _write_errors(self.path):
+            (self.partial / "meta.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            _replace_folder(self.partial, self.path)
         return summary
+
+    def abort(self) -> None:
+        """Give up: the partial folder goes, an older output at `path` stays as it was."""
+        remove_path(self.partial)
 
 
 #: Output format → its writer.
@@ -137,9 +165,37 @@ def _open_for_writing(path: Path) -> TextIO:
         raise UsageError(f"cannot write {path}: {exc.strerror}; choose another -o") from None
 
 
-def _make_folder(path: Path) -> None:
+@contextlib.contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}; free some space or choose another -o") from None
+
+
+def _check_shard_folder(path: Path) -> None:
+    """Shards replace a folder as a whole: refuse a file, or a folder holding anything but our own
+    earlier output (shard-*.npy and meta.json), which replacing it would delete."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} is a file; token ids go to a folder of .npy shards (or use -o out.jsonl / out.txt)")
+    if path.is_dir():
+        foreign = [p.name for p in path.iterdir() if p.name != "meta.json" and not (p.name.startswith("shard-") and p.suffix == ".npy")]
+        if foreign:
+            raise UsageError(f"{path} holds other files ({foreign[0]}, …) that replacing it would delete; "
+                             "token ids go to a new folder, an empty one, or one fim-transform wrote before")
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """`new` takes `final`'s place: the old folder is moved aside, the new one renamed in, the old one removed."""
+    old = final.with_name(f"{final.name}.old")
+    remove_path(old)
+    if final.exists():
+        os.rename(final, old)
+    os.rename(new, final)
+    remove_path(old)
+
+
+def _make_folder(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

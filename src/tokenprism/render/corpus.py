@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MissingDependency, UsageError
+from ..files import written_whole
 from .html import STYLE, escape
 
 if TYPE_CHECKING:
@@ -117,20 +118,19 @@ def write_plot(stats: CorpusStats, path: str | Path) -> Path:
         raise MissingDependency("matplotlib", "data") from None
     fig = _figure(plt, stats)
     try:
-        if path.suffix.lower() == ".html":
-            import io
+        with written_whole(path) as temp:  # never a cut file at `path`
+            if path.suffix.lower() == ".html":
+                import io
 
-            buf = io.StringIO()
-            fig.savefig(buf, format="svg", bbox_inches="tight")
-            svg = buf.getvalue()
-            svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
-            path.write_text(
-                f"<!doctype html><meta charset='utf-8'><title>bytes per token</title><body>{svg}</body>", encoding="utf-8"
-            )
-        else:
-            fig.savefig(path, bbox_inches="tight", dpi=120)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+                buf = io.StringIO()
+                fig.savefig(buf, format="svg", bbox_inches="tight")
+                svg = buf.getvalue()
+                svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
+                temp.write_text(
+                    f"<!doctype html><meta charset='utf-8'><title>bytes per token</title><body>{svg}</body>", encoding="utf-8"
+                )
+            else:
+                fig.savefig(temp, bbox_inches="tight", dpi=120)
     finally:
         plt.close(fig)
     return path

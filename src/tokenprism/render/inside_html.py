@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import MissingDependency, UsageError
+from ..errors import MissingDependency
+from ..files import written_whole
 from .html import STYLE, escape, id_colour, visible_whitespace
 from .inside import prob_rgb
 from .plots import _write, check_plot_path, short_label
@@ -155,10 +156,8 @@ def _matplotlib_grid(att: Attention, out: Path) -> None:
                 ax.set_yticks(ticks, [labels[k] for k in ticks], fontsize=8)
         fig.suptitle(f"{att.model} · attention (row attends to column)", fontsize=10)
         fig.tight_layout()
-        try:
-            fig.savefig(out, bbox_inches="tight")
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+        with written_whole(out) as temp:
+            fig.savefig(temp, bbox_inches="tight")
     finally:
         plt.close(fig)
 
