@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
     from ..tokenizers.anatomy import Anatomy, TokenAnatomy, WordAnatomy
 
-__all__ = ["token_anatomy_view", "anatomy_view", "token_anatomy_html", "anatomy_html", "ALGORITHM_RULE"]
+__all__ = ["token_anatomy_view", "anatomy_view", "token_anatomy_html", "anatomy_html", "ALGORITHM_RULE", "WORDS_SHOWN"]
+
+#: At most this many words are drawn in a terminal (a file's worth of replays is for --json).
+WORDS_SHOWN = 300
 
 #: One line per algorithm: what the steps mean.
 ALGORITHM_RULE = {
@@ -123,25 +126,31 @@ def anatomy_view(a: Anatomy) -> Group:
     parts: list = [Text(f"{a.tokenizer}: how each token of the text was built", style="bold")]
     families = {w.family for w in a.words}
     parts += [Text(ALGORITHM_RULE[f], style="dim") for f in sorted(families)]
+    by_word: dict[int, list[TokenAnatomy]] = {}
+    for t in a.tokens:
+        if t.word is not None:
+            by_word.setdefault(id(t.word), []).append(t)
     seen: set[int] = set()
     for t in a.tokens:
+        if len(seen) == WORDS_SHOWN:
+            parts.append(Text(f"… the tokens from {t.index} on are not shown (use --json for all)", style="yellow"))
+            break
         if t.word is None:
             parts.append(Text.assemble((f"[{t.index}] {t.piece}", "bold"), f"  not built by the model: {t.why}"))
             continue
         if id(t.word) in seen:
             continue
         seen.add(id(t.word))
-        parts += _word_block(a, t.word)
-    parts.append(Text("✓ every replay ends in the tokenizer's own tokens" if a.exact else "✗ some replays differ (see above)",
+        parts += _word_block(t.word, by_word[id(t.word)])
+    parts.append(Text("✓ every replay ends in the tokenizer's own tokens" if a.exact else "✗ some replays differ (marked ✗ above)",
                       style="green" if a.exact else "red"))
     return Group(*parts)
 
 
-def _word_block(a: Anatomy, word: WordAnatomy) -> list:
+def _word_block(word: WordAnatomy, tokens: list[TokenAnatomy]) -> list:
     from rich.text import Text
 
-    out: list = [Text(""), Text(f"{_shown(word_text(word))!s}  ({word.symbols!r} → {' '.join(repr(p) for p in word.pieces)})", style="bold")]
-    tokens = [t for t in a.tokens if t.word is word]
+    out: list = [Text(""), Text(f"{_shown(word_text(word))}  ({word.symbols!r} → {' '.join(repr(p) for p in word.pieces)})", style="bold")]
     if word.family == "bpe":
         for t in tokens:
             chain = " · ".join(f"{_shown(m.left)}+{_shown(m.right)} ({_number(m.rank)})" for m in t.steps)

@@ -22,7 +22,7 @@ tests hold for every fixture tokenizer on llama.cpp's test strings.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 from ..errors import InputError
 from .anatomy_values import Anatomy, Cut, Match, Merge, TokenAnatomy, WordAnatomy, symbol_text
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .base import ModelRules, ModelWord, Tokenizer
 
 __all__ = ["Merge", "Match", "Cut", "WordAnatomy", "TokenAnatomy", "Anatomy", "explain_token", "explain_tokens",
-           "replay_bpe", "longest_match", "best_cuts", "symbol_text"]
+           "replay_bpe", "longest_match", "best_cuts", "replay", "Replay", "parts_of", "Part", "symbol_text"]
 
 #: How many cuts a Unigram word shows: the best and the runners-up.
 CUTS_SHOWN = 4
@@ -109,40 +109,72 @@ def best_cuts(word: str, score: Callable[[str], float | None], *, unk_score: flo
     >>> best_cuts("ab", scores.get, unk_score=-20.0, longest=2, n=2)
     [Cut(pieces=('ab',), score=-3.0), Cut(pieces=('a', 'b'), score=-4.0)]
     """
-    # paths[end]: the n best (score, pieces) that cut word[:end]
-    paths: list[list[tuple[float, tuple[str, ...]]]] = [[(0.0, ())]] + [[] for _ in word]
+    # paths[end]: the n best ways to cut word[:end], as (score, where the last piece starts, which of
+    # the paths into that start it extends): back-pointers, so a long word costs no more per position
+    paths: list[list[tuple[float, int, int]]] = [[(0.0, -1, -1)]] + [[] for _ in word]
     for end in range(1, len(word) + 1):
         found = []
         for start in range(max(0, end - longest), end):
-            piece = word[start:end]
-            value = score(piece)
+            value = score(word[start:end])
             if value is None and end - start == 1:
                 value = unk_score
-            if value is None:
-                continue
-            found.extend((total + value, cut + (piece,)) for total, cut in paths[start])
+            if value is not None:
+                found.extend((total + value, start, j) for j, (total, _, _) in enumerate(paths[start]))
         # nlargest is stable: among equal scores the earliest start (the longest last piece) wins
         paths[end] = heapq.nlargest(n, found, key=lambda path: path[0])
-    return [Cut(pieces, total) for total, pieces in paths[-1]]
+    return [Cut(_walk_back(word, paths, k), paths[-1][k][0]) for k in range(len(paths[-1]))]
+
+
+def _walk_back(word: str, paths: list[list[tuple[float, int, int]]], k: int) -> tuple[str, ...]:
+    pieces, end = [], len(word)
+    while end > 0:
+        _, start, k = paths[end][k]
+        pieces.append(word[start:end])
+        end = start
+    return tuple(reversed(pieces))
 
 
 # --- the model of each kind, on one word -----------------------------------------------------
-def _bpe_word(word: ModelWord, rules: ModelRules) -> tuple[list[str], list[Merge], list[str]]:
-    """The BPE replay of a word: final symbols, merges, notes (a word taken whole)."""
-    assert rules.rank is not None
-    final, merges = replay_bpe(list(word.symbols), rules.rank)
-    notes = []
-    if rules.whole_words and word.symbols in rules.pieces and final != [word.symbols]:
-        # tiktoken (and HF's ignore_merges) look a word up whole before merging anything
-        notes.append("the whole word is a token, so it is taken as it is, without merges")
-        final, merges = [word.symbols], []
-    return final, merges, notes
+class Replay(NamedTuple):
+    """The model run on one word's symbols: the ids it ends in, each token's span in the word, the
+    symbols before byte fallback, and the steps."""
+
+    ids: list[int]
+    spans: list[tuple[int, int]]
+    final: list[str]
+    merges: list[Merge]
+    matches: list[Match]
+    notes: list[str]
 
 
-def _unigram_word(word: ModelWord, rules: ModelRules) -> tuple[list[str], list[Cut]]:
-    scores = rules.scores or {}
-    cuts = best_cuts(word.symbols, scores.get, unk_score=rules.unk_score, longest=rules.longest_piece)
-    return (list(cuts[0].pieces) if cuts else []), cuts
+def replay(symbols: str, rules: ModelRules) -> Replay:
+    """Run the tokenizer's model on one word (see the module's docstring)."""
+    if rules.algorithm == "wordpiece":
+        return _wordpiece(symbols, rules)
+    merges: list[Merge] = []
+    notes: list[str] = []
+    if rules.algorithm == "bpe":
+        assert rules.rank is not None
+        final, merges = replay_bpe(list(symbols), rules.rank)
+        if rules.whole_words and symbols in rules.pieces and final != [symbols]:
+            # tiktoken (and HF's ignore_merges) look a word up whole before merging anything
+            notes.append("the whole word is a token, so it is taken as it is, without merges")
+            final, merges = [symbols], []
+    else:
+        cuts = best_cuts(symbols, (rules.scores or {}).get, unk_score=rules.unk_score, longest=rules.longest_piece, n=1)
+        final = list(cuts[0].pieces) if cuts else []
+    ids, spans, more = _to_ids(final, rules)
+    return Replay(ids, spans, final, merges, [], notes + more)
+
+
+def _wordpiece(symbols: str, rules: ModelRules) -> Replay:
+    matches = longest_match(symbols, rules.pieces, prefix=rules.prefix, max_chars=rules.max_chars)
+    final = [symbols[m.start : m.end] for m in matches]
+    if matches and matches[-1].piece is None:
+        return Replay([rules.unk_id] if rules.unk_id is not None else [], [(0, len(symbols))], final, [], matches,
+                      ["no piece of the vocabulary covers the rest of the word: the whole word becomes the unknown token"])
+    return Replay([rules.pieces[m.piece] for m in matches if m.piece is not None], [(m.start, m.end) for m in matches],
+                  final, [], matches, [])
 
 
 def _to_ids(symbols: list[str], rules: ModelRules) -> tuple[list[int], list[tuple[int, int]], list[str]]:
@@ -156,94 +188,74 @@ def _to_ids(symbols: list[str], rules: ModelRules) -> tuple[list[int], list[tupl
     for symbol in symbols:
         end = pos + len(symbol)
         tid = rules.pieces.get(symbol)
+        data = symbol.encode("utf-8", "surrogatepass")
+        unknown = False
         if tid is not None:
             ids.append(tid)
             spans.append((pos, end))
-            last_unknown = False
-        elif rules.byte_ids and all(rules.byte_ids[b] is not None for b in symbol.encode("utf-8", "surrogatepass")):
-            data = symbol.encode("utf-8", "surrogatepass")
+        elif rules.byte_ids and all(rules.byte_ids[b] is not None for b in data):
             ids.extend(rules.byte_ids[b] for b in data)  # type: ignore[misc]
             spans.extend([(pos, end)] * len(data))
             notes.append(f"{symbol!r} is no piece of the vocabulary: it becomes its {len(data)} UTF-8 byte(s) (byte fallback)")
-            last_unknown = False
         elif rules.unk_id is not None:
+            unknown = True
             if last_unknown and rules.fuse_unk:
                 spans[-1] = (spans[-1][0], end)
             else:
                 ids.append(rules.unk_id)
                 spans.append((pos, end))
             notes.append(f"{symbol!r} is no piece of the vocabulary: it becomes the unknown token")
-            last_unknown = True
+        last_unknown = unknown
         pos = end
     return ids, spans, list(dict.fromkeys(notes))
 
 
-def build_word(word: ModelWord, rules: ModelRules, *, algorithm: str, pieces: Sequence[str], byte_level: bool) -> WordAnatomy:
-    """Replay the model on one word (see the module's docstring)."""
-    merges: list[Merge] = []
-    matches: list[Match] = []
-    cuts: list[Cut] = []
-    if rules.algorithm == "wordpiece":
-        matches = longest_match(word.symbols, rules.pieces, prefix=rules.prefix, max_chars=rules.max_chars)
-        final = [word.symbols[m.start : m.end] for m in matches]
-        if matches and matches[-1].piece is None:
-            ids = [rules.unk_id] if rules.unk_id is not None else []
-            spans, notes = [(0, len(word.symbols))], ["no piece of the vocabulary covers the rest of the word: the whole word becomes the unknown token"]
-        else:
-            ids = [rules.pieces[m.piece] for m in matches if m.piece is not None]
-            spans, notes = [(m.start, m.end) for m in matches], []
-    else:
-        if rules.algorithm == "bpe":
-            final, merges, notes = _bpe_word(word, rules)
-        else:
-            final, cuts = _unigram_word(word, rules)
-            notes = []
-        ids, spans, more = _to_ids(final, rules)
-        notes += more
-    return WordAnatomy(algorithm=algorithm, symbols=word.symbols, ids=list(word.ids), pieces=list(pieces),
-                       spans=spans if len(spans) == len(word.ids) else [(0, len(word.symbols))] * len(word.ids),
-                       first=word.first, replayed=ids, final=final, merges=merges, matches=matches, cuts=cuts, notes=notes,
-                       rank_name=rules.rank_name if rules.algorithm == "bpe" else "", byte_level=byte_level,
-                       family=rules.algorithm)
+class Part(NamedTuple):
+    """A stretch [start, end) of a word's symbols, the tokenizer's ids for it (the first at index
+    `first` of the encoding), and the model's replay on it."""
+
+    start: int
+    end: int
+    first: int
+    ids: tuple[int, ...]
+    replay: Replay
 
 
-def split_at_words(word: WordAnatomy, rules: ModelRules, *, algorithm: str, byte_level: bool) -> list[WordAnatomy]:
-    """A SentencePiece-style word (a whole sentence, spaces written ▁) cut where a token begins with ▁,
-    so that each part shows one word. Exact: the BPE merges and the best Unigram cut never cross a
-    token boundary, so each part replays on its own to the same tokens; Unigram's runners-up are then
-    the next best cuts of that word alone."""
-    cuts = [i for i in range(1, len(word.ids)) if word.pieces[i].startswith(_METASPACE) and word.spans[i][0] > word.spans[i - 1][0]]
-    if not cuts or not word.exact:
-        return [word]
-    parts = []
-    for lo, hi in zip([0] + cuts, cuts + [len(word.ids)]):
-        start, end = word.spans[lo][0], word.spans[hi - 1][1]
-        sub = _sub_word(word, lo, hi, start, end, rules)
-        if rules.algorithm == "unigram":
-            sub = build_word(_as_model_word(sub), rules, algorithm=algorithm, pieces=sub.pieces, byte_level=byte_level)
-        parts.append(sub)
+def parts_of(word: ModelWord, rules: ModelRules, *, upto: int | None = None) -> list[Part]:
+    """A word replayed in parts: a SentencePiece-style word (a whole sentence, its spaces written ▁) is
+    cut where a run of ▁ begins, so that each part shows one word, and a long text costs no more than its
+    words. Exact where the parts' tokens, one after another, are the word's: BPE's merges and Unigram's
+    best cut never cross a boundary between tokens, so each part makes its tokens on its own. Where they
+    are not, the word is replayed whole. With `upto`, parts after the one holding that token are left out.
+    """
+    s = word.symbols
+    starts = [p for p in range(1, len(s)) if s[p] == _METASPACE and s[p - 1] != _METASPACE] if rules.algorithm != "wordpiece" else []
+    parts, done = [], 0
+    for start, end in zip([0] + starts, starts + [len(s)]):
+        replayed = replay(s[start:end], rules)
+        ids = tuple(word.ids[done : done + len(replayed.ids)])
+        if list(ids) != replayed.ids:
+            return [Part(0, len(s), word.first, word.ids, replay(s, rules))]
+        parts.append(Part(start, end, word.first + done, ids, replayed))
+        done += len(ids)
+        if upto is not None and upto < word.first + done:
+            return parts
+    if done != len(word.ids):
+        return [Part(0, len(s), word.first, word.ids, replay(s, rules))]
     return parts
 
 
-def _sub_word(word: WordAnatomy, lo: int, hi: int, start: int, end: int, rules: ModelRules) -> WordAnatomy:
-    """The tokens [lo, hi) of a word, which cover its symbols [start, end)."""
-    merges = [m._replace(start=m.start - start) for m in word.merges if start <= m.start and m.start + len(m.merged) <= end]
-    final, pos = [], 0
-    for symbol in word.final:
-        if start <= pos < end:
-            final.append(symbol)
-        pos += len(symbol)
-    return WordAnatomy(algorithm=word.algorithm, symbols=word.symbols[start:end], ids=word.ids[lo:hi],
-                       pieces=word.pieces[lo:hi], spans=[(s - start, e - start) for s, e in word.spans[lo:hi]],
-                       first=word.first + lo, replayed=word.replayed[lo:hi], final=final, merges=merges,
-                       notes=_to_ids(final, rules)[2], rank_name=word.rank_name, byte_level=word.byte_level,
-                       family=word.family)
-
-
-def _as_model_word(word: WordAnatomy) -> ModelWord:
-    from .base import ModelWord
-
-    return ModelWord(word.symbols, word.first, tuple(word.ids))
+def build_word(part: Part, symbols: str, rules: ModelRules, *, algorithm: str, pieces: Sequence[str],
+               byte_level: bool) -> WordAnatomy:
+    """The anatomy of one part of a word: its replay, and for Unigram the runners-up."""
+    text, r = symbols[part.start : part.end], part.replay
+    cuts = (best_cuts(text, (rules.scores or {}).get, unk_score=rules.unk_score, longest=rules.longest_piece)
+            if rules.algorithm == "unigram" else [])
+    return WordAnatomy(algorithm=algorithm, symbols=text, ids=list(part.ids), pieces=list(pieces),
+                       spans=r.spans if len(r.spans) == len(part.ids) else [(0, len(text))] * len(part.ids),
+                       first=part.first, replayed=r.ids, final=r.final, merges=r.merges, matches=r.matches, cuts=cuts,
+                       notes=r.notes, rank_name=rules.rank_name if rules.algorithm == "bpe" else "",
+                       byte_level=byte_level, family=rules.algorithm)
 
 
 # --- the verbs ----------------------------------------------------------------------------------
@@ -276,9 +288,10 @@ def explain_token(tokenizer: Tokenizer | str, text: str, index: int, *, add_spec
     tok = _tokenizer(tokenizer)
     enc = tok.encode(text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)
     if not -enc.count <= index < enc.count:
-        raise InputError(f"no token {index}: the text has {enc.count} token(s), numbered 0 to {enc.count - 1}")
+        have = f"{enc.count} token(s), numbered 0 to {enc.count - 1}" if enc.count else "no tokens"
+        raise InputError(f"no token {index}: the text has {have}")
     index %= enc.count
-    words = _words_of(tok, enc, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens)
+    words = _words_of(tok, enc, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens, index=index)
     word = next((w for w in words if w.first <= index < w.first + len(w.ids)), None)
     return _token(tok, enc, index, word)
 
@@ -291,15 +304,18 @@ def _tokenizer(tokenizer: Tokenizer | str) -> Tokenizer:
     return tokenizer
 
 
-def _words_of(tok: Tokenizer, enc: Encoding, *, add_special_tokens: bool, split_special_tokens: bool) -> list[WordAnatomy]:
+def _words_of(tok: Tokenizer, enc: Encoding, *, add_special_tokens: bool, split_special_tokens: bool,
+              index: int | None = None) -> list[WordAnatomy]:
+    """Every word's anatomy (with `index`: only the word holding that token)."""
     rules = tok.model_rules()
     algorithm, byte_level = tok.model_type, tok.byte_level
     out: list[WordAnatomy] = []
     for word in tok.model_words(enc.text, add_special_tokens=add_special_tokens, split_special_tokens=split_special_tokens):
-        pieces = enc.pieces[word.first : word.first + len(word.ids)]
-        built = build_word(word, rules, algorithm=algorithm, pieces=pieces, byte_level=byte_level)
-        out.extend(split_at_words(built, rules, algorithm=algorithm, byte_level=byte_level)
-                   if rules.algorithm != "wordpiece" else [built])
+        if index is not None and not word.first <= index < word.first + len(word.ids):
+            continue
+        for part in parts_of(word, rules, upto=index):
+            pieces = enc.pieces[part.first : part.first + len(part.ids)]
+            out.append(build_word(part, word.symbols, rules, algorithm=algorithm, pieces=pieces, byte_level=byte_level))
     return out
 
 

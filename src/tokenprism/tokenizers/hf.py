@@ -281,17 +281,19 @@ class HFTokenizer(Tokenizer):
         text = repair_surrogates(text)[0]
         enc = self._backend_for(split_special_tokens).encode_batch([text], add_special_tokens=add_special_tokens)[0]
         added = {i: t.content for i, t in self.backend_tokenizer.get_added_tokens_decoder().items()}
+        # each property of a `tokenizers` Encoding builds a new list: read them once
+        ids, values, offsets = enc.ids, enc.tokens, enc.offsets
         words: list[ModelWord] = []
-        for group in _word_groups(enc, added, text):
-            symbols = self._word_symbols(enc, group, text)
-            words.append(ModelWord(symbols, group[0], tuple(enc.ids[i] for i in group)))
+        for group in _word_groups(ids, enc.word_ids, offsets, added, text):
+            symbols = self._word_symbols([(ids[i], values[i], offsets[i]) for i in group], text)
+            words.append(ModelWord(symbols, group[0], tuple(ids[i] for i in group)))
         return words
 
-    def _word_symbols(self, enc: Any, group: list[int], text: str) -> str:
+    def _word_symbols(self, tokens: list[tuple[int, str, tuple[int, int]]], text: str) -> str:
+        """A word's tokens (id, string, offsets) → the word as the model saw it."""
         rules = self.model_rules()
         out, pending = [], bytearray()
-        for k, i in enumerate(group):
-            value, tid = enc.tokens[i], enc.ids[i]
+        for k, (tid, value, (start, end)) in enumerate(tokens):
             if rules.byte_ids and len(value) == 6 and value.startswith("<0x") and value.endswith(">"):
                 pending.append(int(value[3:5], 16))  # bytes of one character no piece covers
                 continue
@@ -299,7 +301,6 @@ class HFTokenizer(Tokenizer):
                 out.append(pending.decode("utf-8", "replace"))
                 pending.clear()
             if tid == rules.unk_id and rules.algorithm != "unigram":  # Unigram's unknown token keeps its text
-                start, end = enc.offsets[i]
                 normalizer = self.backend_tokenizer.normalizer
                 value = normalizer.normalize_str(text[start:end]) if normalizer is not None else text[start:end]
             elif rules.algorithm == "wordpiece" and k and value.startswith(rules.prefix):
@@ -349,13 +350,14 @@ def _byte_piece_ids(vocab: dict[str, int]) -> list[int | None]:
     return [vocab.get(f"<0x{b:02X}>") for b in range(256)]
 
 
-def _word_groups(enc: Any, added: dict[int, str], text: str) -> list[list[int]]:
+def _word_groups(ids: list[int], word_ids: list[int | None], offsets: list[tuple[int, int]], added: dict[int, str],
+                 text: str) -> list[list[int]]:
     """Token indices grouped by the word `tokenizers` cut them from. Tokens in no word (added around
     the text) and added tokens matched whole in the text are left out; an added token's id that the
     model produced itself (BERT's [UNK] for a word it cannot cover) stays in its word."""
     groups: list[list[int]] = []
     last = None
-    for i, (tid, wid, (start, end)) in enumerate(zip(enc.ids, enc.word_ids, enc.offsets)):
+    for i, (tid, wid, (start, end)) in enumerate(zip(ids, word_ids, offsets)):
         if wid is None or (tid in added and text[start:end].strip() == added[tid].strip()):
             last = None
             continue
