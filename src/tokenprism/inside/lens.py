@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 import numpy as np
 
@@ -117,10 +118,14 @@ def lens(prompt: str, *, model: Model | str = "prism-tiny", top: int = 5, positi
     model = as_model(model)
     ids, notes = prompt_ids(model, prompt)
     inside = model.internals(ids, last=positions == "last")
-    final = lens_logits_check(model, inside.hidden_states[-1], inside.logits)
+    states = inside.hidden_states
+    # the final layer's last row first (the check), then every other layer, a few at a time
+    read = _unembedded(model, [states[-1][-1:], *states[:-1]])
+    lens_logits_check(model, next(read), inside.logits[-1:], unembedded=True)
+    final = _Distributions(inside.logits)  # the last layer's lens: the model's own logits, just checked (and now shifted)
     # one layer at a time: only the final layer's distribution is kept beside the one being read
-    layers = [_cells(model, i, final if i == len(inside.hidden_states) - 1 else _Distributions(_unembed(model, hidden)), final,
-                     top=top, offset=inside.offset) for i, hidden in enumerate(inside.hidden_states)]
+    layers = [_cells(model, i, _Distributions(logits), final, top=top, offset=inside.offset) for i, logits in enumerate(read)]
+    layers.append(_cells(model, len(states) - 1, final, final, top=top, offset=inside.offset))
     tok = model.tokenizer
     return Lens(model=model.name, prompt=prompt, ids=ids, tokens=[token_label(tok, i) for i in ids], layers=layers,
                 notes=tuple(notes))
@@ -134,57 +139,110 @@ def check_lens_options(*, top: int, positions: str) -> None:
         raise UsageError(f"--positions must be all or last, not {positions!r}")
 
 
-def lens_logits_check(model: Model, residual: np.ndarray, logits: np.ndarray) -> _Distributions:
-    """The final layer through `unembed` must be the model's own logits; a family whose last step the
-    lens does not know (an extra scaling after the head …) is refused rather than shown wrong."""
-    mine = _Distributions(_unembed(model, residual))
+def lens_logits_check(model: Model, residual: np.ndarray, logits: np.ndarray, *, unembedded: bool = False) -> None:
+    """`unembed` on the final layer must give the model's own logits; a family whose last step the lens
+    does not know (an extra scaling after the head …) is refused rather than shown wrong. (The lens
+    checks the last row: one row of the head, the same maths as every other.) `unembedded`: the
+    residual has been through `unembed` already."""
+    mine = residual if unembedded else _unembed(model, residual)
     scale = max(1.0, float(np.max(np.abs(logits))))
     tolerance = (1e-3 if logits.dtype == np.float32 and model.dtype in ("float32", "float64") else 3e-2) * scale
-    diff = float(np.max(np.abs(mine.logits - logits)))
+    diff = float(np.max(np.abs(mine - logits)))
     if not diff <= tolerance:
         raise ModelError(f"the logit lens cannot reproduce {model.name}'s output from its last layer (differs by "
                          f"{diff:.3g}); this family's final step is not supported")
-    return mine
 
 
 class _Distributions:
-    """Rows of logits with their log-probabilities (float32, shifted so exp never overflows)."""
+    """Rows of logits as softmax distributions, with only what the lens reads. Everything comes from
+    `shifted` (logits minus the row's max, so exp never overflows) and exp of it, in float32:
+
+        p = exp / Z    entropy = log Z − Σ p·shifted    KL(f ‖ l) = Σ p_f·shifted_f − log Z_f − Σ p_f·shifted_l + log Z_l
+    """
 
     def __init__(self, logits: np.ndarray) -> None:
-        self.logits = logits
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=-1, keepdims=True)
-        self.probs = exp / total
-        self.logprobs = shifted - np.log(total)
+        # shifted in place: the lens owns these logits, and a 128k vocabulary makes every copy count
+        self.shifted = np.subtract(logits, logits.max(axis=-1, keepdims=True), out=logits if logits.flags.writeable else None)
+        self.exp = np.exp(self.shifted)
+        self.total = self.exp.sum(axis=-1)
+        self.log_total = np.log(self.total)
+
+    def probs(self, row: int, ids: np.ndarray) -> np.ndarray:
+        return self.exp[row, ids] / self.total[row]
+
+    def mean_shifted(self, under: _Distributions) -> np.ndarray:
+        """Σ p·shifted per row, p being `under`'s distribution and shifted this one's."""
+        mean = np.einsum("rv,rv->r", under.exp, self.shifted) / under.total
+        if np.isnan(mean).any():  # a masked (-inf) logit: 0 · -inf; such a term is 0
+            mean = np.einsum("rv,rv->r", under.exp, np.nan_to_num(self.shifted, neginf=-1e30)) / under.total
+        return mean
+
+    def top(self, k: int) -> np.ndarray:
+        """The k most likely ids of every row, most likely first. A few argmax passes (each a plain
+        scan) beat a partition of the whole vocabulary for the handful of tokens a lens shows."""
+        if k > 8:
+            best = np.argpartition(self.shifted, -k, axis=-1)[:, -k:]
+            order = np.argsort(-np.take_along_axis(self.shifted, best, axis=-1), axis=-1, kind="stable")
+            return np.take_along_axis(best, order, axis=-1)
+        work, rows = self.shifted.copy(), np.arange(len(self.shifted))
+        best = np.empty((len(work), k), dtype=np.intp)
+        for j in range(k):
+            best[:, j] = work.argmax(axis=-1)
+            work[rows, best[:, j]] = -np.inf
+        return best
+
+    @cached_property
+    def expected_logprob(self) -> np.ndarray:
+        """Σ p log p per row (nats): minus the entropy."""
+        return self.mean_shifted(self) - self.log_total
+
+    @cached_property
+    def argmax(self) -> np.ndarray:
+        return self.shifted.argmax(axis=-1)
 
     def entropy_bits(self) -> np.ndarray:
-        return -np.einsum("rv,rv->r", self.probs, np.where(self.probs > 0, self.logprobs, 0.0)) / _LN2
+        return np.maximum(-self.expected_logprob, 0.0) / _LN2
 
     def kl_bits(self, final: _Distributions) -> np.ndarray:
         """KL(final ‖ self) per row: the bits lost by guessing with this layer instead of the last."""
-        gap = np.where(final.probs > 0, final.logprobs - self.logprobs, 0.0)
-        return np.maximum(np.einsum("rv,rv->r", final.probs, gap) / _LN2, 0.0)
+        if self is final:
+            return np.zeros(len(self.total), dtype=np.float32)
+        return np.maximum(final.expected_logprob - self.mean_shifted(final) + self.log_total, 0.0) / _LN2
+
+
+def _rows_per_call(model: Model) -> int:
+    return max(1, _BATCH_FLOATS // max(1, model.tokenizer.vocab_size))
 
 
 def _unembed(model: Model, hidden: np.ndarray) -> np.ndarray:
-    rows = max(1, _BATCH_FLOATS // max(1, model.tokenizer.vocab_size))
+    rows = _rows_per_call(model)
     parts = [model.unembed(hidden[i : i + rows]) for i in range(0, len(hidden), rows)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _unembedded(model: Model, blocks: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """`unembed` of each block in turn, consecutive blocks joined into one call while their logits fit
+    the budget: the head is read once for many rows (the last position of every layer is one call)."""
+    limit, group = _rows_per_call(model), []
+    for block in [*blocks, None]:
+        if group and (block is None or sum(len(b) for b in group) + len(block) > limit):
+            logits = _unembed(model, np.concatenate(group) if len(group) > 1 else group[0])
+            yield from np.split(logits, np.cumsum([len(b) for b in group[:-1]]))
+            group = []
+        if block is not None:
+            group.append(block)
 
 
 def _cells(model: Model, index: int, dist: _Distributions, final: _Distributions, *, top: int, offset: int) -> LensLayer:
     """One layer's row of cells: top-k (sorted), entropy, KL to the final layer, rank of the final pick."""
     tok = model.tokenizer
-    k = min(top, dist.logits.shape[-1])
-    best = np.argpartition(-dist.logits, k - 1, axis=-1)[:, :k]
+    best = dist.top(min(top, dist.shifted.shape[-1]))
     entropy, kl = dist.entropy_bits(), dist.kl_bits(final)
-    chosen = final.logits.argmax(axis=-1)
-    ranks = (dist.logits > dist.logits[np.arange(len(chosen)), chosen][:, None]).sum(axis=-1) + 1
+    chosen = final.argmax
+    ranks = (dist.shifted > dist.shifted[np.arange(len(chosen)), chosen][:, None]).sum(axis=-1) + 1
     cells = []
     for row, ids in enumerate(best):
-        ids = ids[np.argsort(-dist.logits[row, ids], kind="stable")]
-        candidates = tuple(Candidate(int(i), token_label(tok, int(i)), float(dist.probs[row, i])) for i in ids)
+        candidates = tuple(Candidate(int(i), token_label(tok, int(i)), float(p)) for i, p in zip(ids, dist.probs(row, ids)))
         cells.append(LensCell(position=offset + row, top=candidates, entropy=float(entropy[row]), kl_to_final=float(kl[row]),
                               rank_of_final=int(ranks[row])))
     return LensLayer(layer=index, positions=cells)
