@@ -31,6 +31,9 @@ __all__ = ["corpus_stats", "CorpusStats", "GroupStats", "Document", "read_corpus
 
 #: Characters per batch handed to a backend's batch encoder.
 BATCH_CHARS = 1 << 20
+#: Documents per batch at most (1 KB documents make batches of BATCH_CHARS: each call of an id engine
+#: costs a few milliseconds besides its work, as much as a 100 KB batch of a fast engine's work).
+BATCH_ITEMS = 1 << 14
 
 
 def corpus_stats(
@@ -97,7 +100,8 @@ def _fold_all(run: Engine, documents: Iterable[Document | str], fold: Fold, *, b
 
     tallies: Tallies = {}
     runs: dict[str, IdsRun] = {}
-    for result in run(batches(_as_documents(documents), batch_chars=batch_chars), fold, address=address):
+    for result in run(batches(_as_documents(documents), batch_chars=batch_chars, batch_items=BATCH_ITEMS), fold,
+                      address=address):
         merge_tallies(tallies, result.tallies)
         merge_runs(runs, result.runs)
         if progress is not None:
@@ -116,7 +120,11 @@ def _ids_policy(ids_engine: str, documents: Iterable[Document | str]) -> str:
     if isinstance(documents, CorpusReader):
         size: int | None = documents.total_bytes
     elif isinstance(documents, (list, tuple)):
-        size = sum(len(d.text if isinstance(d, Document) else d) for d in documents)
+        size = 0
+        for d in documents:  # (until it is known to be enough)
+            size += len(d.text if isinstance(d, Document) else d)
+            if size >= MIN_BYTES:
+                break
     else:
         size = None
     return "fast" if size is None or size >= MIN_BYTES else "reference"
@@ -142,6 +150,8 @@ def _ids_report(run: IdsRun | None) -> dict[str, Any]:
 def _as_documents(documents: Iterable[Document | str]) -> Iterable[Document]:
     if isinstance(documents, CorpusReader):
         return documents
+    if isinstance(documents, list) and all(type(d) is Document for d in documents):
+        return documents  # (a list is cut into batches without a step per document: engines.batches)
     return (d if isinstance(d, Document) else Document(d, "all", i) for i, d in enumerate(documents))
 
 

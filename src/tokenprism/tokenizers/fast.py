@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .base import Tokenizer
 
 __all__ = ["ENGINE_ENV", "SAMPLE_EVERY", "MIN_BYTES", "fast_installed", "choose_engine", "engine_for", "CheckedIds",
-           "IdsRun", "has_rare_characters", "wrap_ids", "FlatIds", "IdEngine"]
+           "IdsRun", "has_rare_characters", "rare_texts", "wrap_ids", "FlatIds", "IdEngine"]
 
 ENGINE_ENV = "TOKENPRISM_IDS_ENGINE"
 #: One document in this many is re-encoded by the reference during a run (besides the rare-script ones).
@@ -57,6 +57,7 @@ _RARE = re.compile(
     "\u2100-\u21ff\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]"
 )
 _PLAIN_ASCII = bytes([9, 10, 13, *range(32, 127)])
+_ODD_ASCII = bytes(0 if b in _PLAIN_ASCII else 1 for b in range(256))  # a translate table: 1 for the others
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -69,6 +70,32 @@ def has_rare_characters(text: str) -> bool:
     if text.isascii():  # (a flag CPython keeps: free) then a C-speed scan for control characters
         return bool(text.encode("ascii").translate(None, _PLAIN_ASCII))
     return _RARE.search(text) is not None
+
+
+def rare_texts(texts: Sequence[str], joined: str | None = None) -> list[int]:
+    """The indices of the texts holding a character outside the common scripts (`has_rare_characters`):
+    the ASCII texts of a batch are scanned together, in one pass over their bytes.
+
+    >>> rare_texts(["a", "b 🙂", "c ᚠ", "d"])
+    [1, 2]
+    """
+    import numpy as np
+
+    joined = "".join(texts) if joined is None else joined
+    if joined.isascii():
+        ascii_texts, others = list(range(len(texts))), []
+    else:
+        ascii_texts = [k for k, t in enumerate(texts) if t.isascii()]
+        others = [k for k, t in enumerate(texts) if not t.isascii() and _RARE.search(t)]
+        joined = "".join(texts[k] for k in ascii_texts)
+    data = joined.encode("ascii")
+    if not data.translate(None, _PLAIN_ASCII):
+        return others
+    # where the odd bytes are → which texts they are in
+    ends = np.cumsum(np.fromiter((len(texts[k]) for k in ascii_texts), dtype=np.int64, count=len(ascii_texts)))
+    odd = np.flatnonzero(np.frombuffer(data.translate(_ODD_ASCII), dtype=bool))
+    found = np.unique(np.searchsorted(ends, odd, side="right"))
+    return sorted(others + [ascii_texts[i] for i in found.tolist()])
 
 
 def fast_installed() -> bool:
@@ -225,11 +252,12 @@ class CheckedIds:
         """The ids of `texts` (nothing added around them, special-token strings parsed); `note` records
         which engine encoded them and what was checked."""
         engine = self.engine
-        if any(not t.isascii() and _SURROGATE.search(t) for t in texts):
+        joined = "".join(texts)
+        if not joined.isascii() and _SURROGATE.search(joined):
             engine = ReferenceEngine(self.tok)  # it repairs lone surrogates as every encode does
         ids, picks = engine.encode_flat(texts), []
         if not engine.reference:
-            picks = self._sample(texts)
+            picks = self._sample(texts, joined)
             expected = self.tok.encode_ids_batch([texts[k] for k in picks]) if picks else []
             bad = next((k for k, want in zip(picks, expected) if ids.row(k) != want), None)
             if bad is not None:
@@ -243,11 +271,12 @@ class CheckedIds:
             note.verified = note.verified or getattr(self.first, "verified", "")
         return ids
 
-    def _sample(self, texts: list[str]) -> list[int]:
+    def _sample(self, texts: Sequence[str], joined: str) -> list[int]:
         with self._lock:
             start = self.seen
             self.seen += len(texts)
-        picks = [k for k, t in enumerate(texts) if (start + k) % self.every == 0 or has_rare_characters(t)]
+        rare = set(rare_texts(texts, joined))
+        picks = [k for k in range(len(texts)) if (start + k) % self.every == 0 or k in rare]
         with self._lock:
             self.checked += len(picks)
         return picks

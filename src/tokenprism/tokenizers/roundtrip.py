@@ -112,13 +112,16 @@ class ByteLevelCheck:
     def __init__(self, added_ids: Sequence[int], vocab_size: int, table: ByteTable) -> None:
         self.added = np.zeros(vocab_size, dtype=bool)
         self.added[list(added_ids)] = True
+        self.lowest = min(added_ids, default=vocab_size)  # (added tokens come last: one comparison rules most out)
         self.table = table
 
     def __call__(self, batch: IdBatch) -> list[bool]:
         data, ids = batch.data, batch.ids
-        lengths = np.diff(batch.bounds)
-        holds = count_per_document(self.added[batch.flat], batch.bounds)
+        lengths = np.diff(batch.bounds).tolist()
         out = [bool(d) == bool(n) for d, n in zip(data, lengths)]  # an empty text: no tokens
+        if not np.any(batch.flat >= self.lowest):
+            return out
+        holds = count_per_document(self.added[batch.flat], batch.bounds).tolist()
         check = [k for k in range(len(ids)) if holds[k] and lengths[k]]
         for k, same in zip(check, _bytes_equal(self.table(), [data[k] for k in check], [ids[k] for k in check])):
             out[k] = same
