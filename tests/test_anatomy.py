@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import doctest
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,11 +34,21 @@ TOKENIZERS = [
     "tokenizers/qwen2/tokenizer.json.gz", "tokenizers/deberta-v3/spm.model", "tokenizers/starcoder2/tokenizer.json",
     "tokenizers/openai-tiktoken/cl100k_base.tiktoken", "tokenizers/openai-tiktoken/o200k_base.tiktoken", "prism-tiny",
     *(f"llama-cpp-vocab/ggml-vocab-{name}.gguf" for name in VOCABS),
+    "alone:tokenizers/phi-3-mini/tokenizer.model",
 ]
 
 
 def load(relative: str):
-    return load_tokenizer(str(PRISM_TINY) if relative == "prism-tiny" else str(fixture(relative)))
+    """A fixture tokenizer; "alone:" loads a copy of the file without the settings beside it (here: the
+    SentencePiece model as sentencepiece itself runs it, not as transformers' LlamaTokenizer class)."""
+    if relative == "prism-tiny":
+        return load_tokenizer(str(PRISM_TINY))
+    if relative.startswith("alone:"):
+        source = fixture(relative.removeprefix("alone:"))
+        copy = Path(tempfile.mkdtemp()) / source.name
+        shutil.copyfile(source, copy)
+        return load_tokenizer(str(copy))
+    return load_tokenizer(str(fixture(relative)))
 
 
 def llama_cpp_strings() -> list[str]:
@@ -117,7 +129,7 @@ def test_sentencepiece_bpe_ranks_are_minus_the_scores() -> None:
 
     path = fixture("tokenizers/phi-3-mini/tokenizer.model")
     sp = spm.SentencePieceProcessor(model_file=str(path))
-    t = explain_token(str(path), "a gardening mishap", 2)
+    t = explain_token(load("alone:tokenizers/phi-3-mini/tokenizer.model"), "a gardening mishap", 2)
     assert t.steps and t.word.rank_name == "−score"
     assert [m.rank for m in t.steps] == [-sp.get_score(sp.piece_to_id(m.merged)) for m in t.steps]
 
@@ -254,7 +266,7 @@ def test_web_api_explain_token() -> None:
         r = client.post("/api/explain-token", json={"text": "a gardening mishap", "index": 2, "tokenizer": deberta})
         body = r.json()
         assert r.status_code == 200 and body["word"]["family"] == "unigram" and len(body["word"]["cuts"]) == 4
-        assert "/" not in body["tokenizer"].replace("…/", "")  # no absolute path of the server's files
+        assert str(Path(deberta).parent.parent) not in r.text  # no absolute path of the server's files
         bad = client.post("/api/explain-token", json={"text": "hi", "index": 40})
         assert bad.status_code == 422 and "no token 40" in bad.json()["error"]
         assert client.post("/api/explain-token", json={"text": "hi", "index": "1"}).status_code == 422
@@ -275,7 +287,7 @@ def test_page_click_on_a_token_shows_how_it_was_built() -> None:
 
     with LiveServer(create_app(tokenizers=["prism-tiny"])) as server, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
-        page = browser.new_page()
+        page = browser.new_context(bypass_csp=True).new_page()  # the page forbids eval; wait_for_function uses it
         page.goto(server.url + "/")
         page.fill("#tok-text", "def tokenize(text):")
         enc = load_tokenizer("prism-tiny").encode("def tokenize(text):")
