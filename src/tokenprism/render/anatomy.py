@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from ..tokenizers.anatomy import Anatomy, TokenAnatomy, WordAnatomy
 
-__all__ = ["token_anatomy_view", "anatomy_view", "token_anatomy_html", "anatomy_html", "ALGORITHM_RULE", "WORDS_SHOWN"]
+__all__ = ["ALGORITHM_RULE", "WORDS_SHOWN", "anatomy_html", "anatomy_view", "token_anatomy_html", "token_anatomy_view"]
 
 #: At most this many words are drawn in a terminal (a file's worth of replays is for --json).
 WORDS_SHOWN = 300
@@ -170,15 +170,20 @@ def _sym(symbol: str, *, new: bool = False) -> str:
 
 def token_anatomy_html(t: TokenAnatomy) -> str:
     """One token's build as a self-contained HTML block (a table of steps)."""
-    head = f'<div class="tp-meta"><span class="tp-tok" style="background:{id_colour(t.id)}">{escape(visible_whitespace(t.label))}</span> {escape(_header(t))}</div>'
+    return f'{STYLE}{_ANATOMY_STYLE}<div class="tp tp-anat">{_token_block(t)}</div>'
+
+
+def _token_block(t: TokenAnatomy) -> str:
+    chip = f'<span class="tp-tok" style="background:{id_colour(t.id)}">{escape(visible_whitespace(t.label))}</span>'
+    head = f'<div class="tp-meta">{chip} {escape(_header(t))}</div>'
     if t.word is None:
-        return f'{STYLE}{_ANATOMY_STYLE}<div class="tp tp-anat">{head}<div class="tp-note">not built by the model: {escape(t.why)}</div></div>'
+        return f'{head}<div class="tp-note">not built by the model: {escape(t.why)}</div>'
     word = t.word
-    body = [head, f'<div class="tp-meta">{escape(_word_line(word))}</div>', f'<div class="tp-meta">{escape(ALGORITHM_RULE[word.family])}</div>',
-            _steps_html(t)]
+    body = [head, f'<div class="tp-meta">{escape(_word_line(word))}</div>',
+            f'<div class="tp-meta">{escape(ALGORITHM_RULE[word.family])}</div>', _steps_html(t)]
     body += [f'<div class="tp-note">{escape(n)}</div>' for n in word.notes]
     body.append(f'<div class="tp-meta">{escape(_verdict(word))}</div>')
-    return f'{STYLE}{_ANATOMY_STYLE}<div class="tp tp-anat">{"".join(body)}</div>'
+    return "".join(body)
 
 
 def _steps_html(t: TokenAnatomy) -> str:
@@ -193,7 +198,8 @@ def _steps_html(t: TokenAnatomy) -> str:
                         f"({escape(word.rank_name)} {escape(_number(m.rank))})</td></tr>")
         return f'<table class="tp-anat"><tr><th>step</th><th>symbols</th><th>merge</th></tr>{"".join(rows)}</table>'
     if word.family == "wordpiece":
-        rows = "".join(f'<tr class="{"tp-best" if i == t.position else ""}"><td>{m.start}</td><td>{escape(_match_line(m, word))}</td></tr>'
+        rows = "".join(f'<tr class="{"tp-best" if i == t.position else ""}"><td>{m.start}</td>'
+                       f'<td>{escape(_match_line(m, word))}</td></tr>'
                        for i, m in enumerate(word.matches))
         return f'<table class="tp-anat"><tr><th>at</th><th>longest match</th></tr>{rows}</table>'
     rows = "".join(
@@ -205,6 +211,6 @@ def _steps_html(t: TokenAnatomy) -> str:
 
 def anatomy_html(a: Anatomy) -> str:
     """Every token of a text, each with its build (tokens of one word share its steps)."""
-    blocks = [token_anatomy_html(t).replace(STYLE, "").replace(_ANATOMY_STYLE, "") for t in a.tokens[:200]]
+    blocks = [_token_block(t) for t in a.tokens[:200]]
     more = f'<div class="tp-note">… {len(a.tokens) - 200} more tokens not shown</div>' if len(a.tokens) > 200 else ""
-    return f'{STYLE}{_ANATOMY_STYLE}<div class="tp">{"<hr>".join(blocks)}{more}</div>'
+    return f'{STYLE}{_ANATOMY_STYLE}<div class="tp tp-anat">{"<hr>".join(blocks)}{more}</div>'

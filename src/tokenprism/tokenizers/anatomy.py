@@ -22,6 +22,7 @@ tests hold for every fixture tokenizer on llama.cpp's test strings.
 from __future__ import annotations
 
 import heapq
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 from ..errors import InputError
@@ -59,7 +60,7 @@ def replay_bpe(symbols: Sequence[str], rank: Callable[[str, str], float | None])
         return _NEVER if found is None else found
 
     # ranks[i]: the rank of merging parts[i] with parts[i + 1]; only the two pairs beside a merge change
-    ranks = [pair_rank(a, b) for a, b in zip(parts, parts[1:])]
+    ranks = [pair_rank(a, b) for a, b in pairwise(parts)]
     merges: list[Merge] = []
     while ranks:
         best = min(ranks)
@@ -229,7 +230,8 @@ def parts_of(word: ModelWord, rules: ModelRules, *, upto: int | None = None) -> 
     are not, the word is replayed whole. With `upto`, parts after the one holding that token are left out.
     """
     s = word.symbols
-    starts = [p for p in range(1, len(s)) if s[p] == _METASPACE and s[p - 1] != _METASPACE] if rules.algorithm != "wordpiece" else []
+    starts = [] if rules.algorithm == "wordpiece" else [
+        p for p in range(1, len(s)) if s[p] == _METASPACE and s[p - 1] != _METASPACE]
     parts, done = [], 0
     for start, end in zip([0] + starts, starts + [len(s)]):
         replayed = replay(s[start:end], rules)

@@ -52,11 +52,11 @@ def gguf_model_words(tok: GGUFTokenizer, text: str, *, add_special_tokens: bool,
     for start, end, tid, prefix, first, count in parts:
         if tid is not None or not count:
             continue
-        piece = text[start:end]
+        piece, own = text[start:end], tuple(ids[first : first + count])
         if v.kind == "spm":
-            words.append(ModelWord(((" " if prefix else "") + piece).replace(" ", _SPACE), first, tuple(ids[first : first + count])))
+            words.append(ModelWord(((" " if prefix else "") + piece).replace(" ", _SPACE), first, own))
         elif v.kind == "ugm":
-            words.append(ModelWord(algo.normalize(piece)[0].decode("utf-8", "surrogateescape"), first, tuple(ids[first : first + count])))
+            words.append(ModelWord(algo.normalize(piece)[0].decode("utf-8", "surrogateescape"), first, own))
         else:
             words.extend(_split_words(tok, piece, ids, first))
     return words
