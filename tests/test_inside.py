@@ -280,6 +280,26 @@ def test_the_last_position_alone_is_the_last_column(tiny, tiny_torch):
         assert np.allclose(full.looked_at(-1), row.looked_at(-1), atol=1e-6)
 
 
+def test_a_lens_read_a_few_positions_at_a_time_is_the_same(tiny, tiny_torch, monkeypatch):
+    """With a budget of 3 rows of logits at a time (a big vocabulary's case), the same numbers."""
+    import importlib
+
+    module = importlib.import_module("tokenprism.inside.lens")  # the module (the package exports the verb)
+    for model in (tiny, tiny_torch):
+        whole = lens(PROMPT, model=model).to_dict()
+        monkeypatch.setattr(module, "_BATCH_FLOATS", 3 * model.tokenizer.vocab_size)
+        _same(lens(PROMPT, model=model).to_dict(), whole)
+        monkeypatch.undo()
+
+
+def _same(a: dict, b: dict) -> None:
+    assert len(a["layers"]) == len(b["layers"])
+    for la, lb in zip(a["layers"], b["layers"]):
+        for ca, cb in zip(la["positions"], lb["positions"]):
+            assert ca["position"] == cb["position"] and [c["id"] for c in ca["top"]] == [c["id"] for c in cb["top"]]
+            assert ca["entropy"] == pytest.approx(cb["entropy"], abs=1e-4) and ca["rank_of_final"] == cb["rank_of_final"]
+
+
 @pytest.mark.parametrize(("call", "message"), [
     (lambda m: lens(PROMPT, model=m, top=0), "--top"),
     (lambda m: lens(PROMPT, model=m, positions="some"), "--positions"),

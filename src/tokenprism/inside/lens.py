@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 import numpy as np
 
@@ -34,8 +34,9 @@ __all__ = ["lens", "Lens", "LensLayer", "LensCell", "Positions", "lens_logits_ch
 
 Positions = Literal["all", "last"]
 _LN2 = math.log(2.0)
-#: Most logits unembedded at once (rows × vocab floats): a 128k vocabulary takes ~128 rows at a time.
-_BATCH_FLOATS = 1 << 24
+#: Most logits held at once per array (rows × vocab floats, 16 MB): a 128k vocabulary is read 32
+#: positions at a time, prism-tiny's 8192 ids 512 at a time.
+_BATCH_FLOATS = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,17 +119,25 @@ def lens(prompt: str, *, model: Model | str = "prism-tiny", top: int = 5, positi
     model = as_model(model)
     ids, notes = prompt_ids(model, prompt)
     inside = model.internals(ids, last=positions == "last")
-    states = inside.hidden_states
-    # the final layer's last row first (the check), then every other layer, a few at a time
-    read = _unembedded(model, [states[-1][-1:], *states[:-1]])
-    lens_logits_check(model, next(read), inside.logits[-1:], unembedded=True)
-    final = _Distributions(inside.logits)  # the last layer's lens: the model's own logits, just checked (and now shifted)
-    # one layer at a time: only the final layer's distribution is kept beside the one being read
-    layers = [_cells(model, i, _Distributions(logits), final, top=top, offset=inside.offset) for i, logits in enumerate(read)]
-    layers.append(_cells(model, len(states) - 1, final, final, top=top, offset=inside.offset))
-    tok = model.tokenizer
-    return Lens(model=model.name, prompt=prompt, ids=ids, tokens=[token_label(tok, i) for i in ids], layers=layers,
-                notes=tuple(notes))
+    states, tok = inside.hidden_states, model.tokenizer
+    label = lru_cache(maxsize=None)(lambda i: token_label(tok, i))
+    cells: list[list[LensCell]] = [[] for _ in states]
+    # A few positions at a time, so that only a budget of logits is ever held (a 128k vocabulary × 100
+    # positions × every layer would be gigabytes); within a chunk, one layer at a time beside the final one.
+    step = _rows_per_call(model)
+    for start in range(0, len(inside.logits), step):
+        rows = slice(start, start + step)
+        blocks = [h[rows] for h in states[:-1]]
+        read = _unembedded(model, [states[-1][-1:], *blocks] if start == 0 else blocks)
+        if start == 0:  # the final layer's last row through `unembed` against the model's own logits
+            lens_logits_check(model, next(read), inside.logits[-1:], unembedded=True)
+        final = _Distributions(inside.logits[rows])  # the last layer's lens: the model's own logits, checked
+        offset = inside.offset + start
+        for i, logits in enumerate(read):
+            cells[i] += _cells(label, _Distributions(logits), final, top=top, offset=offset)
+        cells[-1] += _cells(label, final, final, top=top, offset=offset)
+    return Lens(model=model.name, prompt=prompt, ids=ids, tokens=[label(i) for i in ids],
+                layers=[LensLayer(layer=i, positions=c) for i, c in enumerate(cells)], notes=tuple(notes))
 
 
 def check_lens_options(*, top: int, positions: str) -> None:
@@ -233,16 +242,16 @@ def _unembedded(model: Model, blocks: list[np.ndarray]) -> Iterator[np.ndarray]:
             group.append(block)
 
 
-def _cells(model: Model, index: int, dist: _Distributions, final: _Distributions, *, top: int, offset: int) -> LensLayer:
-    """One layer's row of cells: top-k (sorted), entropy, KL to the final layer, rank of the final pick."""
-    tok = model.tokenizer
+def _cells(label: Callable[[int], str], dist: _Distributions, final: _Distributions, *, top: int, offset: int) -> list[LensCell]:
+    """One layer's cells for a chunk of positions: top-k (sorted), entropy, KL to the final layer, and
+    the rank of the final pick."""
     best = dist.top(min(top, dist.shifted.shape[-1]))
     entropy, kl = dist.entropy_bits(), dist.kl_bits(final)
     chosen = final.argmax
     ranks = (dist.shifted > dist.shifted[np.arange(len(chosen)), chosen][:, None]).sum(axis=-1) + 1
     cells = []
     for row, ids in enumerate(best):
-        candidates = tuple(Candidate(int(i), token_label(tok, int(i)), float(p)) for i, p in zip(ids, dist.probs(row, ids)))
+        candidates = tuple(Candidate(int(i), label(int(i)), float(p)) for i, p in zip(ids, dist.probs(row, ids)))
         cells.append(LensCell(position=offset + row, top=candidates, entropy=float(entropy[row]), kl_to_final=float(kl[row]),
                               rank_of_final=int(ranks[row])))
-    return LensLayer(layer=index, positions=cells)
+    return cells
