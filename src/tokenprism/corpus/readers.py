@@ -14,13 +14,15 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..errors import InputError, MissingDependency, UsageError
 
 if TYPE_CHECKING:
     #: One file or folder, or several.
     Paths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+    #: (text, start, limit) → where to end the part that starts at `start`, near `limit`; None: nowhere
+    Cut = Callable[[str, int, int], int | None]
 
 __all__ = ["Document", "ReadReport", "CorpusReader", "read_corpus", "split_text", "PART_CHARS"]
 
@@ -74,18 +76,21 @@ class ReadReport:
         }
 
 
-def split_text(text: str, part_chars: int = PART_CHARS) -> list[str]:
-    """Cut a long text into parts of about `part_chars` at line ends (a newline followed by a
-    non-space character, where tokenizers start a new word anyway); hard cuts only in a very long line.
+def split_text(text: str, part_chars: int = PART_CHARS, cut: Cut | None = None) -> list[str]:
+    """Cut a long text into parts of about `part_chars`: where `cut` (text, start, limit) says, None
+    for nowhere (a `tokenizers.cuts.TextCutter`: the parts' ids are the whole text's, exactly); without
+    one, at line ends (a newline followed by a non-space character); hard cuts only in a very long line.
 
     >>> split_text("ab\\ncd\\nef", 3)
     ['ab\\n', 'cd\\n', 'ef']
     """
     parts, start, n = [], 0, len(text)
     while n - start > part_chars:
-        cut = _cut_point(text, start, start + part_chars)
-        parts.append(text[start:cut])
-        start = cut
+        at = (cut or _cut_point)(text, start, start + part_chars)
+        if at is None:
+            break
+        parts.append(text[start:at])
+        start = at
     parts.append(text[start:])
     return parts
 
@@ -124,6 +129,8 @@ class CorpusReader:
         self.field = field
         self.group_by = group_by
         self.part_chars = part_chars
+        #: where a long text is cut (set by corpus_stats to the cuts its tokenizers allow); None: at line ends
+        self.cut: Cut | None = None
         self.report = ReadReport()
         self._next_id = 0
 
@@ -171,7 +178,7 @@ class CorpusReader:
     def _documents(self, texts: Iterator[str], group: str, path: Path) -> Iterator[Document]:
         for text in texts:
             doc_id = self._new_id()
-            parts = split_text(text, self.part_chars)
+            parts = split_text(text, self.part_chars, self.cut)
             for i, part in enumerate(parts):
                 yield Document(part, group, doc_id, i, i == len(parts) - 1)
 
@@ -216,7 +223,7 @@ class CorpusReader:
             self.report.bytes_read += len(block)
             final = len(block) == 0
             buffer += decoder.decode(block, final=final)
-            parts = split_text(buffer, self.part_chars)
+            parts = split_text(buffer, self.part_chars, self.cut)
             # the last part may continue in the next block: keep it unless the file has ended
             buffer = "" if final else parts.pop()
             yield from (p for p in parts if p)

@@ -503,6 +503,28 @@ class Tokenizer(ABC):
         """
         raise UsageError(f"{self.name}: the {self.backend} backend cannot show how its tokens are built")
 
+    # --- where a long text may be cut (corpus statistics, streamed counting): tokenizers/cuts.py ----
+    def cut_point(self, text: str, before: int, *, after: int = 0, decodes: bool = True) -> int | None:
+        """The last position p, after < p <= before, where `text` may be cut: the ids of text[:p] and
+        of text[p:], joined, are the ids of `text` (without added tokens), whatever text follows; with
+        `decodes`, decoding the two apart also gives the text decoding the whole gives. None where no
+        such place is found (always, for a tokenizer that a cut changes anywhere). `text` may be the
+        buffer of a longer stream.
+
+        >>> tok = load_tokenizer("gpt2"); text = "Hello world. Again"         # doctest: +SKIP
+        >>> p = tok.cut_point(text, 14); text[:p], text[p:]                      # doctest: +SKIP
+        ('Hello world.', ' Again')
+        """
+        from .cuts import cut_point
+
+        return cut_point(self, text, before, after=after, decodes=decodes)
+
+    def _cuts_hold_locally(self) -> bool:
+        """Whether, by design, this tokenizer ends a word at a space that follows a non-space and
+        begins the next one there, whatever text comes before or after (see cuts.py). Backends that
+        know it say so; the default is never to cut."""
+        return False
+
     def apply_chat_template(
         self, messages: list[dict[str, str]], *, add_generation_prompt: bool = True
     ) -> str:

@@ -150,6 +150,18 @@ class HFTokenizer(Tokenizer):
         normalizer = self.backend_tokenizer.normalizer
         return None if normalizer is None else _component_name(_state(normalizer) or {})
 
+    def _cuts_hold_locally(self) -> bool:
+        """A pre-tokenizer that splits at whitespace (GPT-2's byte-level regex, a Split pattern, BERT's,
+        Whitespace, Metaspace with split), and no normaliser that adds to the start of a text."""
+        steps = _pre_tokenizer_steps(_state(self.backend_tokenizer.pre_tokenizer))
+        splits = any(
+            (kind == "ByteLevel" and step.get("use_regex", True)) or (kind == "Metaspace" and step.get("split", True))
+            or kind in ("Split", "Whitespace", "WhitespaceSplit", "BertPreTokenizer")
+            for step in steps for kind in [step.get("type")]
+        )
+        normalizer = _state(self.backend_tokenizer.normalizer) or {}
+        return splits and "Prepend" not in json.dumps(normalizer)
+
     def _model_unk_id(self) -> int | None:
         model = self.backend_tokenizer.model
         unk_token = getattr(model, "unk_token", None)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from ..errors import TokenizerFileError
 from .base import ModelRules, ModelWord, Tokenizer, guard, repair_surrogates
-from .config import chat_template_from_config, max_length_from_config, roles_from_config, settings_beside
+from .config import chat_template_from_config, max_length_from_config, read_json_config, roles_from_config, settings_beside
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
@@ -23,11 +23,22 @@ if TYPE_CHECKING:
 __all__ = ["SentencePieceTokenizer", "from_model_file"]
 
 _BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+_INNER_SPACE = re.compile("[^▁]▁")  # a piece that holds a space after a character (pieces cross words)
 
 
 def from_model_file(path: Path, name: str) -> SentencePieceTokenizer:
-    """A SentencePiece .model, with tokenizer_config.json and special_tokens_map.json beside it."""
-    return SentencePieceTokenizer(path, name=name, config=settings_beside(path))
+    """A SentencePiece .model, with tokenizer_config.json and special_tokens_map.json beside it: read as
+    the transformers class they (or config.json's model_type) name, else as plain SentencePiece."""
+    from .spm_classes import resolve_class
+
+    config = settings_beside(path)
+    resolved = resolve_class(config, read_json_config(path.parent, "config.json"))
+    if resolved is not None:
+        from .spm_slow import SlowClassTokenizer
+
+        return SlowClassTokenizer(path, name=name, config=config, resolved=resolved)
+    plain = "no transformers class named (tokenizer_config.json's tokenizer_class, config.json's model_type): plain SentencePiece"
+    return SentencePieceTokenizer(path, name=name, config=config, inferred=[plain])
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -73,6 +84,15 @@ class SentencePieceTokenizer(Tokenizer):
     @property
     def declared_normalizer(self) -> str | None:
         return self.normalizer_spec.name or None
+
+    def _cuts_hold_locally(self) -> bool:
+        """Spaces written as ▁ that no piece holds after another character (so a ▁ always begins a
+        piece), and no ▁ put before every text it is given unless extra whitespace is removed first."""
+        spec = self.normalizer_spec
+        if not spec.escape_whitespaces or (spec.add_dummy_prefix and not spec.remove_extra_whitespaces):
+            return False
+        sp = self.processor
+        return not any(_INNER_SPACE.search(sp.id_to_piece(i)) for i in range(self._size) if not sp.is_control(i))
 
     def _model_unk_id(self) -> int | None:
         unk = self.processor.unk_id()
@@ -137,11 +157,15 @@ class SentencePieceTokenizer(Tokenizer):
     def encode_ids_batch(
         self, texts: Sequence[str], *, add_special_tokens: bool = False, split_special_tokens: bool = False
     ) -> list[list[int]]:
-        """Ids only, through sentencepiece's threaded batch encoder. It reads a control symbol's
-        string in the text (``</s>``) as text, as sentencepiece itself does, whatever
-        `split_special_tokens` says: corpus statistics and their round-trip verdicts follow
-        sentencepiece. BOS/EOS are added as `encode` adds them when `add_special_tokens`."""
-        batch = self.processor.encode(list(texts), num_threads=-1)
+        """Ids only, the ids `encode` gives, through sentencepiece's threaded batch encoder: a text
+        holding a control symbol's string (``</s>``) goes through `encode`, which parses it unless
+        `split_special_tokens` (so `corpus` and `count` agree). BOS/EOS are added as `encode` adds them."""
+        texts = list(texts)
+        batch = self.processor.encode(texts, num_threads=-1)
+        if not split_special_tokens and self._special_re is not None:
+            for k, text in enumerate(texts):
+                if any(p in text for p in self._parsed):
+                    batch[k] = self._encode(text, add_special_tokens=False, split_special_tokens=False)[0]
         bos = [self.processor.bos_id()] if add_special_tokens and self._add_bos else []
         eos = [self.processor.eos_id()] if add_special_tokens and self._add_eos else []
         return [bos + ids + eos for ids in batch] if bos or eos else batch

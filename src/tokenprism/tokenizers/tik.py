@@ -208,6 +208,9 @@ class TiktokenTokenizer(Tokenizer):
 
         return ExactCheck()
 
+    def _cuts_hold_locally(self) -> bool:
+        return True  # a split pattern whose words end at a space after a non-space (cuts.py)
+
     @property
     def special_tokens(self) -> dict[str, int]:
         return self._specials
