@@ -13,9 +13,11 @@ from these files, tokenprism follows the files (README, "Correctness").
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, NamedTuple
 
-__all__ = ["SpmClass", "SPM_CLASSES", "MODEL_TYPES", "ResolvedClass", "resolve_class", "ROLE_ORDER"]
+__all__ = ["SpmClass", "SPM_CLASSES", "MODEL_TYPES", "ResolvedClass", "resolve_class", "ROLE_ORDER", "digit_comma",
+           "split_on_punctuation"]
 
 #: transformers adds a class's special tokens in this order (missing ones get the next free ids)
 ROLE_ORDER = ("bos", "eos", "unk", "sep", "pad", "cls", "mask")
@@ -149,3 +151,41 @@ def resolve_class(config: dict[str, Any], model_config: dict[str, Any]) -> Resol
     if isinstance(kind, str) and kind in MODEL_TYPES:
         return ResolvedClass(SPM_CLASSES[MODEL_TYPES[kind]], f"config.json's model_type {kind!r} → {MODEL_TYPES[kind]}")
     return None
+
+
+# --- the text rules of the classes (transformers 4's slow code) ----------------------------------
+def digit_comma(pieces: list[str], sp: Any) -> list[str]:
+    """ALBERT's rule: a piece that ends in a comma after a digit ("▁9,") becomes the digits' pieces and ","."""
+    out: list[str] = []
+    for piece in pieces:
+        if len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit():
+            cut = sp.encode(piece[:-1].replace("▁", ""), out_type=str)
+            if piece[0] != "▁" and cut and cut[0][0] == "▁":
+                cut = cut[1:] if len(cut[0]) == 1 else [cut[0][1:], *cut[1:]]
+            out.extend([*cut, piece[-1]])
+        else:
+            out.append(piece)
+    return out
+
+
+def split_on_punctuation(text: str) -> list[str]:
+    """DeBERTa-v2's split_by_punct: every punctuation character a word of its own."""
+    words: list[str] = []
+    new_word = True
+    for ch in text:
+        if _is_punctuation(ch):
+            words.append(ch)
+            new_word = True
+        else:
+            if new_word:
+                words.append("")
+            new_word = False
+            words[-1] += ch
+    return words
+
+
+def _is_punctuation(ch: str) -> bool:
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")

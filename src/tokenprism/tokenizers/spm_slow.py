@@ -25,7 +25,7 @@ from ..errors import UsageError
 from .base import ModelWord, repair_surrogates
 from .config import roles_from_config
 from .spm import SentencePieceTokenizer
-from .spm_classes import ROLE_ORDER, ResolvedClass, SpmClass
+from .spm_classes import ROLE_ORDER, ResolvedClass, digit_comma, split_on_punctuation
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
@@ -221,11 +221,11 @@ class SlowClassTokenizer(SentencePieceTokenizer):
 
     def _stretch_ids(self, stretch: str) -> list[int]:
         """One stretch of text (no special tokens in it) → the class's ids."""
-        spec, sp = self.spec, self.processor
+        spec = self.spec
         if spec.preprocess:
             stretch = self._preprocess(stretch)
         if self.options.get("split_by_punct"):
-            return [i for word in _split_on_punctuation(stretch) for i in self._pieces_to_ids(self._encode_pieces(word))]
+            return [i for word in split_on_punctuation(stretch) for i in self._pieces_to_ids(self._encode_pieces(word))]
         return self._pieces_to_ids(self._encode_pieces(stretch))
 
     def _encode_pieces(self, stretch: str) -> list[str]:
@@ -233,7 +233,7 @@ class SlowClassTokenizer(SentencePieceTokenizer):
             pieces = self.processor.encode(stretch, out_type=str)
         else:
             pieces = self._encode_no_prefix(stretch)
-        return _digit_comma(pieces, self.processor) if self.spec.digit_comma else pieces
+        return digit_comma(pieces, self.processor) if self.spec.digit_comma else pieces
 
     def _encode_no_prefix(self, stretch: str) -> list[str]:
         """legacy=False: the model without its dummy prefix; a stretch that starts with a space keeps
@@ -465,40 +465,3 @@ def _declared_tokens(config: dict[str, Any]) -> dict[str, tuple[int, dict[str, A
 def _additional(config: dict[str, Any]) -> list[str]:
     extra = config.get("additional_special_tokens") or []
     return [t.get("content") if isinstance(t, dict) else t for t in extra if isinstance(t, (str, dict))] if isinstance(extra, list) else []
-
-
-def _digit_comma(pieces: list[str], sp: Any) -> list[str]:
-    """ALBERT's rule: a piece that ends in a comma after a digit ("▁9,") becomes the digits' pieces and ","."""
-    out: list[str] = []
-    for piece in pieces:
-        if len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit():
-            cut = sp.encode(piece[:-1].replace(_SPIECE, ""), out_type=str)
-            if piece[0] != _SPIECE and cut and cut[0][0] == _SPIECE:
-                cut = cut[1:] if len(cut[0]) == 1 else [cut[0][1:], *cut[1:]]
-            out.extend([*cut, piece[-1]])
-        else:
-            out.append(piece)
-    return out
-
-
-def _split_on_punctuation(text: str) -> list[str]:
-    """DeBERTa-v2's split_by_punct: every punctuation character a word of its own."""
-    words: list[str] = []
-    new_word = True
-    for ch in text:
-        if _is_punctuation(ch):
-            words.append(ch)
-            new_word = True
-        else:
-            if new_word:
-                words.append("")
-            new_word = False
-            words[-1] += ch
-    return words
-
-
-def _is_punctuation(ch: str) -> bool:
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
