@@ -219,6 +219,10 @@ def inside_explain(result: Lens, att: Attention, *, top: int = 3) -> Group:
     for n, j in enumerate(best):
         spots.append_text(Text.assemble(("" if n == 0 else " · "), token_chip(att.ids[j], att.tokens[j]), f" {looked[j]:.0%}"))
     lines += [Text.assemble(f"Attention: the last token {_quoted(att.tokens[-1])} looked most at ", spots),
-              Text(f"(averaged over all {att.num_layers} layers × {att.num_heads} heads; `tokenprism attention` shows each)",
-                   style="dim")]
+              Text(f"(averaged over {_count(att.num_layers, 'layer')} × {_count(att.num_heads, 'head')}; "
+                   "`tokenprism attention` shows each)", style="dim")]
     return Group(*lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
