@@ -181,18 +181,19 @@ def test_compare_tab_shows_the_book_preset(page) -> None:
 
     page.click("#tab-compare")
     page.click("#cmp-book")
+    here = [s for s in PRESETS["book"] if s != "facebook/galactica-1.3b"]  # not among the fixtures: left out by serve
     page.wait_for_function("names => [...document.querySelectorAll('#cmp-rows .cmp-row')].map(r => r.dataset.tokenizer).join() === names",
-                           arg=",".join(PRESETS["book"]))
+                           arg=",".join(here))
     page.wait_for_selector("#cmp-dis mark")
     assert page.input_value("#cmp-text") == BOOK_TEXT
     rows = page.eval_on_selector_all("#cmp-rows .cmp-row", "rows => rows.map(r => [r.dataset.tokenizer, r.textContent])")
-    assert [name for name, _ in rows] == list(PRESETS["book"])
+    assert [name for name, _ in rows] == here
     by_name = dict(rows)
     gpt2 = GPT2Tokenizer.from_pretrained(str(TOKENIZER_FIXTURES / "gpt2"))
     bert = BertTokenizer.from_pretrained(str(TOKENIZER_FIXTURES / "bert-base-uncased"))
     assert f"{len(gpt2(BOOK_TEXT)['input_ids'])} tokens" in by_name["gpt2"]
     assert f"{len(bert(BOOK_TEXT)['input_ids'])} tokens" in by_name["bert-base-uncased"]
-    assert "not available" in by_name["facebook/galactica-1.3b"]  # not among the fixtures
+    assert "could not be loaded" in page.text_content('#cmp-preset [data-spec="facebook/galactica-1.3b"]')
     assert page.eval_on_selector_all("#cmp-rows .tp-tok.dis", "n => n.length") > 0
     page.hover("#cmp-dis mark >> nth=0")
     assert "gpt2" in page.text_content("#tip")

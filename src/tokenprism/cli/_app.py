@@ -50,11 +50,11 @@ def app(ctx: click.Context, debug: bool) -> None:
 def click_main(args: list[str]) -> int:
     """Run `args` through click: its own usage errors are one line and exit code 2 as well."""
     try:
-        app.main(args=args, prog_name="tokenprism", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        code = app.main(args=args, prog_name="tokenprism", standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C before a command could keep anything
+        click.echo("interrupted", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()
         return 2
-    return 0
+    return code if isinstance(code, int) else 0  # click.exceptions.Exit(n) raised by a command: its code, quietly

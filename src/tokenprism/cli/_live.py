@@ -4,6 +4,7 @@ the console, numbered sections, and the live table of steps."""
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import time
 from typing import Any, Callable
@@ -12,7 +13,8 @@ import click
 
 from ._io import new_console
 
-__all__ = ["model_option", "loading_options", "load_model_from", "section", "escape", "run_live", "finish"]
+__all__ = ["model_option", "loading_options", "load_model_from", "section", "escape", "run_live", "finish", "looks_like_code",
+           "bundled_note"]
 
 model_option = click.option(
     "-m", "--model", "model_spec", default="prism-tiny", show_default=True,
@@ -58,7 +60,8 @@ def load_model_from(spec: str, loading: dict[str, Any]) -> Any:
 
 
 def section(console: Any, number: int, title: str) -> None:
-    console.print(f"\n[bold]{number} · {title}[/bold]")
+    """A numbered heading; a blank line before each but the first (an output never starts with a blank line)."""
+    console.print(f"{chr(10) if number > 1 else ''}[bold]{number} · {title}[/bold]")
 
 
 def escape(text: str) -> str:
@@ -109,6 +112,37 @@ def run_live(console: Any, run: Callable[[Callable], Any], *, show_top: bool) ->
 
 
 def finish(gen: Any) -> None:
-    """After showing what was made: Ctrl-C still ends the command as interrupted (exit 130)."""
+    """After showing what was made: Ctrl-C still ends the command as interrupted (exit 130), quietly:
+    the stop line has already said "interrupted (Ctrl-C); kept what was generated"."""
     if gen.stop_reason == "interrupted":
-        raise KeyboardInterrupt
+        raise click.exceptions.Exit(130)
+
+
+#: A prompt "looks like code" when it has one of these: a Python keyword or decorator starting a line, a
+#: bracket, brace, =, < or >, a dunder name, a line ending in a colon, or a comment line. Prose seldom has
+#: any; the bundled model only knows code, so prose gets a note (see `bundled_note`).
+_CODE_HINTS = re.compile(
+    r"^\s*(?:def|class|import|from|return|if|elif|else|for|while|with|try|except|finally|print|async|await|"
+    r"lambda|yield|raise|assert|pass|@)(?:\b|$)|[()\[\]{}=<>]|__\w+__|:[ \t]*$|^\s*#",
+    re.MULTILINE,
+)
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether a prompt looks like (Python) code, by the simple rule of `_CODE_HINTS`.
+
+    >>> looks_like_code("def add(a, b):"), looks_like_code("if __name__ =="), looks_like_code("The capital of France is")
+    (True, True, False)
+    """
+    return bool(_CODE_HINTS.search(text))
+
+
+BUNDLED_MODELS = ("prism-tiny",)
+
+
+def bundled_note(model_spec: str, prompt: str) -> str | None:
+    """The note a prose prompt gets on the bundled model (once per command), or None."""
+    if model_spec not in BUNDLED_MODELS or looks_like_code(prompt):
+        return None
+    return (f"{model_spec} was trained only on Python source (the standard library), so it continues any text as "
+            "Python code; for a general model pass -m with a Hub id, e.g. -m gpt2 or -m Qwen/Qwen2.5-0.5B-Instruct")

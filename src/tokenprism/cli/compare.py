@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from ..errors import TokenizerNotFound
 from ._app import app
 from ._common import input_options, json_option, tokenizers_option
 from ._io import emit_json, read_text, show
@@ -30,7 +31,7 @@ def compare_cmd(text, file, errors, specs, preset, no_special_tokens, split_spec
     Examples:
       tokenprism compare -t gpt2 -t cl100k_base -t bert-base-uncased
       tokenprism compare --preset book
-      tokenprism compare "def f(x):\\n\\treturn x" -t gpt2 -t bigcode/starcoder2-15b --json
+      tokenprism compare $'def f(x):\\n\\treturn x' -t gpt2 -t bigcode/starcoder2-15b --json
     """
     from ..compare import BOOK_TEXT, compare
 
@@ -42,11 +43,23 @@ def compare_cmd(text, file, errors, specs, preset, no_special_tokens, split_spec
         if not no_properties:
             data["properties"] = {name: p.to_dict() for name, p in result.properties().items()}
         emit_json(data)
-        return
-    from ..render.compare import comparison_view, properties_table
+    else:
+        from ..render.compare import comparison_view, properties_table
 
-    show(comparison_view(result))
-    if not no_properties and any(r.ok for r in result.rows):
-        show(properties_table(result.properties()))
+        show(comparison_view(result))
+        if not no_properties and any(r.ok for r in result.rows):
+            show(properties_table(result.properties()))
+    check_compared(result)
+
+
+def check_compared(result) -> None:
+    """A comparison in which no tokenizer could be loaded compared nothing: that is an error (exit 2),
+    named with the first row's reason, after the rows that say each one's."""
+    if result.rows and not any(r.ok for r in result.rows):
+        first = result.rows[0]
+        raise TokenizerNotFound(
+            f"nothing was compared: none of the {len(result.rows)} tokenizers could be loaded "
+            f"(first, {first.tokenizer}: {first.error})"
+        )
 
 

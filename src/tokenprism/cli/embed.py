@@ -31,14 +31,16 @@ def _layer(value: str) -> int | str:
     try:
         return int(text)
     except ValueError:
-        raise UsageError(f"--layer {value!r}: pass a layer number (0 = input embeddings, -1 = last) or 'all'") from None
+        raise UsageError(f"--layer {value!r}: pass a layer number (0 = the embedding layer, -1 = last) or 'all'") from None
 
 
 @app.command("embed")
 @click.argument("texts", nargs=-1)
 @model_option
 @pickle_option
-@click.option("--layer", default="-1", show_default=True, help="Layer: 0 = input embeddings, -1 = last, or 'all'.")
+@click.option("--layer", default="-1", show_default=True,
+              help="Layer: 0 = the embedding layer's output (token + position embeddings and LayerNorm in BERT-style models), "
+                   "-1 = last, or 'all'.")
 @click.option("--sentence", is_flag=True, help="One vector per text, pooled as the model declares (else mean of non-special tokens).")
 @click.option("--max-length", type=int, help="Truncate each text to this many tokens (at most the model's limit).")
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Texts per forward pass.")
@@ -114,7 +116,8 @@ def _save_npy(path: str, array) -> None:
 @click.option("--context", "-c", "contexts", multiple=True, help="A sentence containing WORD; repeat for each context.")
 @model_option
 @pickle_option
-@click.option("--layer", default="-1", show_default=True, help="Layer whose vectors are compared (0 = input embeddings, -1 = last).")
+@click.option("--layer", default="-1", show_default=True,
+              help="Layer whose vectors are compared (0 = the embedding layer's output, -1 = last).")
 @json_option
 @plot_option
 def similar_command(word, contexts, model, allow_pickle, layer, as_json, plot):
@@ -130,14 +133,16 @@ def similar_command(word, contexts, model, allow_pickle, layer, as_json, plot):
         raise UsageError('no contexts given: pass --context "a sentence with the word" (repeat it)')
     from ..embeddings import similar
     from ..render.embeddings import similarity_text
-    from ..render.plots import check_plot_path, save_plot
+    from ..render.plots import check_plot_path, save_heatmaps
 
     if plot:
         check_plot_path(plot)
     result = similar(word, list(contexts), model=_load(model, allow_pickle), layer=_layer(layer))
     if plot:
         labels = [f"{i + 1}: {c}" for i, c in enumerate(result.contexts)]
-        save_plot(plot, kind="heatmap", values=result.similarity, labels=labels, title=f"{word!r} · {result.model} · layer {result.layer}")
+        save_heatmaps(plot, [(f"contextual (layer {result.layer})", result.similarity),
+                             ("static (the embedding table's rows)", result.static_similarity)],
+                      labels=labels, title=f"{word!r} · {result.model}")
     if as_json:
         emit_json(result.to_dict())
         return

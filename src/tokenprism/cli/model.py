@@ -10,7 +10,12 @@ import click
 from ._app import app
 from ._common import input_options, json_option
 from ._io import emit_json, new_console, read_text
-from ._live import escape, finish, load_model_from, loading_options, model_option, run_live, section
+from ._live import bundled_note, escape, finish, load_model_from, loading_options, model_option, run_live, section
+
+#: What the marks and numbers of `explain` mean, said once under its tokens and under its table.
+WHITESPACE_LEGEND = "· is a space, → a tab, ↵ a newline"
+TABLE_LEGEND = ("prob: how likely the model found the token it took · entropy: how unsure it was over all tokens, in bits "
+                "(0 = certain; 1 bit = a coin toss between two)")
 
 @app.command()
 @click.argument("prompt")
@@ -26,7 +31,7 @@ def explain(prompt, model_spec, max_new_tokens, show_top, inside, loading):
 
     \b
     Examples:
-      tokenprism explain "if __name__ == "
+      tokenprism explain "if __name__ =="
       tokenprism explain "The capital of France is" -m gpt2 -n 5
       tokenprism explain "def add(a, b):" --inside
     """
@@ -46,13 +51,15 @@ def explain(prompt, model_spec, max_new_tokens, show_top, inside, loading):
     console.print(repr(prompt))
     section(console, 2, f"its {_tokens(enc.count)}")
     console.print(tokens_text(enc.tokens))
+    console.print(f"[dim]{_legend()}[/dim]")
     section(console, 3, "their ids: the only thing the model sees")
     console.print(ids_text(enc.ids, enc.special))
     for note in ready.notes:
         console.print(f"[yellow]note: {note}[/yellow]")
-    section(console, 4, "the model guesses the next token, one at a time")
+    section(console, 4, "the model guesses the next token, one at a time (greedy: it always takes the most likely one)")
     gen = run_live(console, lambda on_step: generate(
         prompt, model=model, max_new_tokens=max_new_tokens, show_top=show_top, on_step=on_step), show_top=show_top > 0)
+    console.print(f"[dim]{TABLE_LEGEND}[/dim]")
     new_ids = gen.ids
     section(console, 5, "the new ids")
     console.print(ids_text(new_ids, [s.special for s in gen.steps]))
@@ -61,9 +68,25 @@ def explain(prompt, model_spec, max_new_tokens, show_top, inside, loading):
     section(console, 7, "the text")
     console.print(f"[dim]{escape(gen.prompt)}[/dim][bold]{escape(gen.text)}[/bold]")
     console.print(f"\n[dim]{escape(stop_line(gen))}[/dim]")
+    _note_bundled(console, model_spec, prompt)
     if inside:
         _inside(console, model, prompt)
     finish(gen)
+
+
+def _legend() -> str:
+    from ..render.terminal import SEPARATOR, boundaries
+
+    shown = boundaries()
+    how = f"{SEPARATOR} between tokens" if shown == "separator" else "each token on its own colour" + (
+        ", every second one underlined" if shown == "underline" else "")
+    return f"{WHITESPACE_LEGEND} · {how}"
+
+
+def _note_bundled(console: Any, model_spec: str, prompt: str) -> None:
+    note = bundled_note(model_spec, prompt)
+    if note is not None:
+        console.print(f"[yellow]note: {escape(note)}[/yellow]")
 
 
 def _inside(console: Any, model: Any, prompt: str) -> None:
@@ -129,6 +152,8 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
         gen = run_live(console, lambda on_step: generation.generate(prompt, model=model, on_step=on_step, **settings),
                         show_top=show_top > 0)
         console.print(generation_view(gen, show_steps=False))
+    if not chat:
+        _note_bundled(new_console(stderr=True) if (as_json or stream) else console, model_spec, prompt)
     finish(gen)
 
 

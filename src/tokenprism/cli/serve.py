@@ -7,7 +7,7 @@ import click
 from ._app import app
 from ..errors import MissingDependency, UsageError
 
-__all__ = ["serve", "offline_defaults"]
+__all__ = ["serve", "offline_defaults", "serve_specs"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -23,6 +23,32 @@ def offline_defaults() -> list[str]:
     from ..tokenizers.registry import available_offline
 
     return ["prism-tiny"] + [spec for spec in PRESETS["book"] if available_offline(spec)]
+
+
+def serve_specs(specs: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """The tokenizers to serve for `-t` values, and the preset tokenizers left out with why: a preset
+    ("book") adds only the tokenizers that load here (found offline, or downloaded once now), so the
+    page never offers one that fails later; a spec named on its own is kept as it is.
+
+    >>> serve_specs(("prism-tiny",))
+    (['prism-tiny'], {})
+    """
+    from ..compare import PRESETS
+    from ..errors import TokenprismError
+    from ..tokenizers.registry import available_offline, load_tokenizer
+
+    kept: list[str] = []
+    left_out: dict[str, str] = {}
+    for spec in specs:
+        for one in PRESETS.get(spec, (spec,)):
+            if spec in PRESETS and one not in specs and not available_offline(one):
+                try:
+                    load_tokenizer(one)
+                except TokenprismError as exc:
+                    left_out[one] = f"could not be loaded when the server started: {exc}"
+                    continue
+            kept.append(one)
+    return list(dict.fromkeys(kept)), left_out
 
 
 def collect_less_often() -> None:
@@ -45,7 +71,8 @@ def collect_less_often() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only unless you say otherwise).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0 = any free port).")
 @click.option("-t", "--tokenizer", "specs", multiple=True,
-              help="A tokenizer the page may use; repeat it. 'book' adds the book preset. Default: prism-tiny and the book's tokenizers found offline.")
+              help="A tokenizer the page may use; repeat it. 'book' adds the book preset's tokenizers that load here (the others are "
+                   "named, with why). Default: prism-tiny and the book's tokenizers found offline.")
 @click.option("-m", "--model", "models", multiple=True, help="A causal LM for Generate/Infill; repeat it. Default: prism-tiny.")
 @click.option("-e", "--embedding-model", "embedding_models", multiple=True, help="A model for Embeddings. Default: all-MiniLM-L6-v2.")
 @click.option("--allow-local-paths", is_flag=True, help="Let a request name a local tokenizer/model path (off: only the ones named here).")
@@ -69,15 +96,17 @@ def serve(host: str, port: int, specs: tuple[str, ...], models: tuple[str, ...],
         from ..web import create_app
     except ImportError as exc:
         raise MissingDependency(exc.name or "fastapi", "web") from None
-    from ..compare import expand_specs
-
-    tokenizers = [str(s) for s in expand_specs(list(specs))] if specs else offline_defaults()
+    tokenizers, left_out = serve_specs(specs) if specs else (offline_defaults(), {})
+    if not tokenizers:
+        raise UsageError("none of the tokenizers named with -t can be loaded here: " + "; ".join(f"{k}: {v}" for k, v in left_out.items())[:400])
+    for spec, why in left_out.items():
+        click.echo(f"tokenprism: left out {spec}: {why}", err=True)
     extra_hosts = list(allowed_hosts) + ([host] if host not in LOOPBACK and host not in ("0.0.0.0", "::") else [])
     application = create_app(
         tokenizers=list(dict.fromkeys(tokenizers)), models=list(models) or ["prism-tiny"],
         embedding_models=list(embedding_models) or None, allow_local_paths=allow_local_paths,
         max_new_tokens_cap=max_new_tokens_cap, generation_timeout_s=generation_timeout,
-        concurrency_limit=concurrency_limit, allowed_hosts=extra_hosts,
+        concurrency_limit=concurrency_limit, allowed_hosts=extra_hosts, left_out=left_out,
     )
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}: other machines on the network can reach this page", err=True)

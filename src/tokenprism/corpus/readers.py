@@ -134,6 +134,9 @@ class CorpusReader:
         self.report = ReadReport()
         self._next_id = 0
 
+        #: where the document just yielded comes from: (file, the line it starts on), for error messages;
+        #: the line is None for a Parquet row
+        self.location: tuple[str, int | None] = ("", None)
     @property
     def total_bytes(self) -> int:
         """Size of every file that will be read (for a progress bar)."""
@@ -173,6 +176,7 @@ class CorpusReader:
     def _new_id(self) -> int:
         self._next_id += 1
         self.report.documents += 1
+            self.location = (str(path), None if suffix == ".parquet" else 1)
         return self._next_id - 1
 
     def _documents(self, texts: Iterator[str], group: str, path: Path) -> Iterator[Document]:
@@ -242,10 +246,11 @@ class CorpusReader:
         fh = self._open(path)
         if fh is None:
             return
-        bad = 0
+        bad = good = 0
+        first_bad = b""
         self.report.files += 1
         with fh:
-            for line in fh:
+            for number, line in enumerate(fh, 1):
                 self.report.bytes_read += len(line)
                 if not line.strip():
                     continue
@@ -263,10 +268,16 @@ class CorpusReader:
         except ImportError:
             raise MissingDependency("pyarrow", "data") from None
         key = self.field or "text"
+                    first_bad = first_bad or line
         try:
+                good += 1
+                self.location = (str(path), number)
             pf = pq.ParquetFile(path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several error types for bad files
             self.report.skipped.append((str(path), f"not a readable Parquet file: {str(exc)[:80]}"))
+        if bad and not good:  # a wrong --field, most likely: say so rather than "the corpus is empty"
+            raise InputError(f"{path}: none of its {bad} record(s) has a text field {key!r} "
+                             f"(the first one {_record_shape(first_bad)}); pass --field with the field that holds the text")
             return
         if key not in pf.schema_arrow.names:
             raise InputError(f"{path} has no column {key!r} (columns: {', '.join(pf.schema_arrow.names)}); pass --field")
@@ -298,3 +309,14 @@ def read_corpus(paths: Paths, *, field: str | None = None, group_by: str = "fold
                 part_chars: int = PART_CHARS) -> CorpusReader:
     """A `CorpusReader` over files and folders (text, ``.jsonl`` with `field`, ``.parquet`` column `field`)."""
     return CorpusReader(paths, field=field, group_by=group_by, part_chars=part_chars)
+def _record_shape(line: bytes) -> str:
+    """What a JSONL record holds, for an error message: its fields, or that it is not a JSON object."""
+    try:
+        record = json.loads(line.decode("utf-8", "replace"))
+    except json.JSONDecodeError:
+        return "is not JSON"
+    if not isinstance(record, dict):
+        return f"is a JSON {type(record).__name__}, not an object"
+    return "has the fields " + ", ".join(repr(k) for k in list(record)[:8]) if record else "is an empty object"
+
+

@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
-from ..errors import TokenprismError, UsageError
+from ..errors import InputError, TokenprismError, UsageError
 from .sentinels import Sentinels
 from .transform import Level, Unit, check_rates, fim_units, transform_unit
 from .writers import open_writer, pick_format
@@ -102,7 +102,7 @@ def write_fim_data(
     sentinel_ids = marks.check_single_tokens(tok) if fmt == "ids" else None
     # whole documents (no parts): the transform cuts each document itself
     reader = read_corpus(paths, field=field, group_by="none", part_chars=sys.maxsize)
-    units = fim_units((d.text for d in reader), sentinels=marks, level=level, context_length=context_length,
+    units = fim_units(_located(reader, marks), sentinels=marks, level=level, context_length=context_length,
                       tokenizer=tok)
     work = FimWork(sentinels=marks, seed=seed, fim_rate=fim_rate, spm_rate=spm_rate,
                    tokenizer=tok if fmt == "ids" else None)
@@ -122,6 +122,19 @@ def write_fim_data(
         if isinstance(exc, TokenprismError) and exc.args:
             exc.args = (f"{exc.args[0]}; nothing was written to {output}", *exc.args[1:])
         raise
+
+
+def _located(reader: Any, marks: Sentinels) -> Iterator[str]:
+    """The reader's texts; one holding a sentinel is refused naming its file and line (a sentinel typed in
+    the data would make the output ambiguous), before the transform would name only its number."""
+    for doc in reader:
+        for s in marks.as_tuple():
+            at = doc.text.find(s)
+            if at >= 0:
+                path, line = reader.location
+                where = f"{path}:{line + doc.text.count(chr(10), 0, at)}" if line is not None else f"{path} (a Parquet row)"
+                raise InputError(f"{where}: the text contains the sentinel {s!r}; remove it or choose other --sentinels")
+        yield doc.text
 
 
 def _load(tokenizer: str | Tokenizer) -> Tokenizer:

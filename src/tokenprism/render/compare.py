@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .html import STYLE, escape, token_span, visible_whitespace
+from ..tokenizers.registry import spec_label
+from .html import STYLE, count_noun, escape, token_colours, token_span, visible_whitespace
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -16,8 +17,15 @@ if TYPE_CHECKING:
 
 __all__ = ["comparison_view", "properties_table", "comparison_html", "properties_html", "row_summary"]
 
+# Jupyter's own table rules (right-aligned cells, a fixed layout centred by auto margins) are more
+# specific than a class and a tag, so ours that must win are !important; tokens may wrap between any
+# two of them (<wbr>) and a long one inside itself, so a row never runs past the output's width.
 _COMPARE_STYLE = """<style>
-.tp-cmp td,.tp-cmp th{padding:3px 8px;vertical-align:top;text-align:left;border-bottom:1px solid #eee}
+.tp-wide{max-width:100%;overflow-x:auto}
+table.tp-cmp{table-layout:auto!important;margin-left:0!important;margin-right:auto!important;width:100%;max-width:100%}
+.tp-cmp td,.tp-cmp th{padding:3px 8px;vertical-align:top!important;text-align:left!important;border-bottom:1px solid #eee;white-space:normal!important}
+.tp-cmp th{min-width:9em;max-width:16em;overflow-wrap:anywhere}
+.tp-cmp td{overflow-wrap:anywhere}
 .tp-cmp .tp-err{color:#a00}
 .tp-dis{background:#fff3c4;border-bottom:2px solid #e0a800}
 </style>"""
@@ -26,7 +34,7 @@ _COMPARE_STYLE = """<style>
 def row_summary(row: ComparisonRow) -> str:
     """"41 tokens · 2.97 chars/token · 3.10 bytes/token · 2 unknown · not lossless"."""
     return (
-        f"{row.count} tokens · {row.chars_per_token:.2f} chars/token · {row.bytes_per_token:.2f} bytes/token · "
+        f"{count_noun(row.count, 'token')} · {row.chars_per_token:.2f} chars/token · {row.bytes_per_token:.2f} bytes/token · "
         f"{row.unknown} unknown · {'lossless' if row.lossless else 'not lossless'}"
     )
 
@@ -46,9 +54,9 @@ def comparison_view(cmp: Comparison, *, show_disagreements: int = 12) -> Group:
     parts: list = []
     for row in cmp.rows:
         if row.encoding is None:
-            parts.append(Text.assemble((row.tokenizer, "bold"), "  ", (f"not available: {row.error}", "red")))
+            parts.append(Text.assemble((spec_label(row.tokenizer), "bold"), "  ", (f"not available: {row.error}", "red")))
         else:
-            parts.append(Text.assemble((row.tokenizer, "bold"), "  ", row_summary(row)))
+            parts.append(Text.assemble((spec_label(row.tokenizer), "bold"), "  ", row_summary(row)))
             parts.append(tokens_text(row.encoding.tokens))
         parts.append(Text(""))
     if cmp.disagreements:
@@ -57,7 +65,7 @@ def comparison_view(cmp: Comparison, *, show_disagreements: int = 12) -> Group:
             parts.append(Text(f"  “{one_line(d.text)}”", style="yellow"))
             for name, labels in d.tokens.items():
                 shown = " | ".join(one_line(label) for label in labels) if labels else "(dropped)"
-                parts.append(Text(f"    {name}: {shown}"))
+                parts.append(Text(f"    {spec_label(name)}: {shown}"))
         if len(cmp.disagreements) > show_disagreements:
             parts.append(Text(f"  … {len(cmp.disagreements) - show_disagreements} more (--json shows all)", style="dim"))
     return Group(*parts)
@@ -71,7 +79,7 @@ def properties_table(props: dict[str, Properties]) -> Table:
     table.add_column("property", style="bold")
     summaries = {name: p.summary() for name, p in props.items()}
     for name in summaries:
-        table.add_column(name, overflow="fold")
+        table.add_column(spec_label(name), overflow="fold")
     keys = next(iter(summaries.values())).keys() if summaries else []
     for key in keys:
         table.add_row(key, *(s[key] for s in summaries.values()))
@@ -82,14 +90,15 @@ def comparison_html(cmp: Comparison) -> str:
     """A self-contained HTML table: one row per tokenizer with its coloured tokens, then the disputed spans."""
     rows = []
     for row in cmp.rows:
-        name = escape(row.tokenizer)
+        name = escape(spec_label(row.tokenizer))
         if row.encoding is None:
             rows.append(f'<tr><th>{name}</th><td class="tp-err">not available: {escape(row.error or "")}</td></tr>')
             continue
-        spans = "".join(token_span(t) for t in row.encoding.tokens)
+        tokens = row.encoding.tokens
+        spans = "<wbr>".join(token_span(t, colour=c) for t, c in zip(tokens, token_colours(t.id for t in tokens)))
         rows.append(f'<tr><th>{name}<div class="tp-meta">{escape(row_summary(row))}</div></th><td>{spans}</td></tr>')
     return (
-        f'{STYLE}{_COMPARE_STYLE}<div class="tp"><table class="tp-cmp">{"".join(rows)}</table>'
+        f'{STYLE}{_COMPARE_STYLE}<div class="tp tp-wide"><table class="tp-cmp">{"".join(rows)}</table>'
         f"{_disagreements_html(cmp)}</div>"
     )
 
@@ -100,7 +109,7 @@ def _disagreements_html(cmp: Comparison) -> str:
     marked, pos = [], 0
     for d in cmp.disagreements:
         marked.append(escape(visible_whitespace(cmp.text[pos : d.start])))
-        title = " · ".join(f"{n}: {' | '.join(labels)}" for n, labels in d.tokens.items())
+        title = " · ".join(f"{spec_label(n)}: {' | '.join(labels)}" for n, labels in d.tokens.items())
         marked.append(f'<span class="tp-dis" title="{escape(title)}">{escape(visible_whitespace(d.text))}</span>')
         pos = d.end
     marked.append(escape(visible_whitespace(cmp.text[pos:])))
@@ -114,7 +123,7 @@ def properties_html(props: dict[str, Properties]) -> str:
     summaries = {name: p.summary() for name, p in props.items()}
     if not summaries:
         return ""
-    head = "".join(f"<th>{escape(n)}</th>" for n in summaries)
+    head = "".join(f"<th>{escape(spec_label(n))}</th>" for n in summaries)
     keys = next(iter(summaries.values())).keys()
     body = "".join(
         f"<tr><th>{escape(k)}</th>{''.join(f'<td>{escape(s[k])}</td>' for s in summaries.values())}</tr>" for k in keys

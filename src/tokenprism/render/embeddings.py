@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from .html import STYLE, escape
-from .plots import heatmap_svg, short_label
+from .plots import _cell_colour, heatmap_svg, short_label
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,6 +21,8 @@ __all__ = [
     "similarity_text",
     "neighbors_text",
     "embeddings_html",
+    "axes_text",
+    "values_heatmap_html",
     "similarity_html",
     "neighbors_html",
 ]
@@ -54,7 +56,9 @@ def _values(row: np.ndarray, count: int) -> str:
 def embeddings_text(emb: Embeddings, *, values: int = 6) -> str:
     """The shape, then per text each token's label and its first values (as the lesson prints them)."""
     kind = "sentence vectors" if emb.sentence else "token vectors"
-    lines = [f"model {emb.model} · layer {emb.layer} · {kind} · shape {list(emb.shape)}"]
+    lines = [f"model {emb.model} · layer {emb.layer} · {kind} · shape {axes_text(emb)}"]
+    if emb.layer == 0:
+        lines.append(LAYER_0)
     if emb.pooling:
         lines.append(f"pooling: {emb.pooling}")
     lines += [f"note: {n}" for n in emb.notes]
@@ -96,8 +100,11 @@ def neighbors_text(nb: Neighbors) -> str:
 
 # --- notebook HTML ---------------------------------------------------------------------------------
 _TABLE_STYLE = (
-    "<style>.tp-emb td,.tp-emb th{padding:1px 6px;text-align:right;font-size:12px}"
-    ".tp-emb th{text-align:left;font-weight:600}</style>"
+    "<style>.tp-emb td,.tp-emb th{padding:1px 6px;text-align:right!important;font-size:12px}"
+    ".tp-emb th{text-align:left!important;font-weight:600}"
+    ".tp-heatrows{border-collapse:collapse;margin:4px 0 8px!important;table-layout:auto!important}"
+    ".tp-heatrows td{width:14px;height:16px;padding:0!important;border:1px solid #fff}"
+    ".tp-heatrows th{font-size:11px;font-weight:400;padding:0 4px!important;text-align:left!important;white-space:pre}</style>"
 )
 
 
@@ -110,22 +117,61 @@ def _table(rows: list[tuple[str, np.ndarray]], count: int) -> str:
     return f'<table class="tp-emb">{body}</table>'
 
 
+#: What layer 0 is: the embedding layer's output, which for BERT-style encoders is more than a table row.
+LAYER_0 = ("layer 0 is the embedding layer's output: each token's row of the embedding table, plus its position "
+           "(and segment) embedding and a LayerNorm where the model has them (BERT, MiniLM); the table's rows alone "
+           "are the static vectors of `similar` and `neighbors`")
+
+
+def axes_text(emb: Embeddings) -> str:
+    """The shape with each axis named, as the lesson says it: "[1, 4, 384] = batch 1 (texts) × tokens 4 ×
+    dimensions 384" ("layers" first for layer="all"; "texts × dimensions" for sentence vectors)."""
+    names = ["texts", "dimensions"] if emb.sentence else ["batch", "tokens", "dimensions"]
+    names = ["layers"] * (len(emb.shape) - len(names)) + names
+    named = " × ".join(f"{n} {k}" + (" (texts)" if n == "batch" else "") for n, k in zip(names, emb.shape))
+    return f"{list(emb.shape)} = {named}"
+
+
+def values_heatmap_html(rows: list[tuple[str, np.ndarray]], count: int = 32) -> str:
+    """A heat map of vectors' first `count` values: a row per token (or text), a column per dimension,
+    blue above zero and red below, scaled by the largest magnitude shown (hover a cell for its value)."""
+    import numpy as np
+
+    if not rows:
+        return ""
+    block = np.stack([np.asarray(r[:count], dtype=np.float64) for _, r in rows])
+    scale = float(np.abs(block).max()) or 1.0
+    head = "".join(f"<th>{d}</th>" for d in range(block.shape[1]))
+    body = "".join(
+        f"<tr><th>{escape(label)}</th>" + "".join(
+            f'<td style="background:{_cell_colour(v / scale)}" title="{escape(label)} · dimension {d} · {v:+.4f}"></td>'
+            for d, v in enumerate(values)) + "</tr>"
+        for (label, _), values in zip(rows, block.tolist())
+    )
+    return (
+        f'<div class="tp-meta">the first {block.shape[1]} values of each vector (blue &gt; 0, red &lt; 0, '
+        f"scaled by ±{scale:.3g})</div>"
+        f'<table class="tp-heatrows"><tr><th>dimension</th>{head}</tr>{body}</table>'
+    )
+
+
 def embeddings_html(emb: Embeddings, *, values: int = 8, max_rows: int = 24) -> str:
-    """Shape and source, a small table of the first values, and for sentence vectors the heat map."""
+    """Shape with its axes named, a small table of the first values, a heat map of each vector's first
+    values, and for several sentence vectors their cosine heat map."""
     kind = "sentence vectors" if emb.sentence else "token vectors"
-    meta = f"{escape(emb.model)} · layer {escape(str(emb.layer))} · {kind} · shape {list(emb.shape)}"
-    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in emb.notes)
+    meta = f"{escape(emb.model)} · layer {escape(str(emb.layer))} · {kind} · shape {escape(axes_text(emb))}"
+    notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in [*([LAYER_0] if emb.layer == 0 else []), *emb.notes])
     vectors = emb.vectors[-1] if emb.layer == "all" else emb.vectors
     if emb.sentence:
         rows = [(f"{i + 1}: {short_label(t, 40)}", vectors[i]) for i, t in enumerate(emb.texts)]
     else:
         rows = [(f"{i + 1} · {tok}", vectors[i, j]) for i, toks in enumerate(emb.tokens) for j, tok in enumerate(toks)]
     more = f'<div class="tp-meta">… {len(rows) - max_rows} more rows</div>' if len(rows) > max_rows else ""
-    picture = ""
+    picture = values_heatmap_html(rows[:max_rows])
     if emb.sentence and len(emb.texts) > 1:
         from ..embeddings.words import cosine_matrix
 
-        picture = heatmap_svg(cosine_matrix(vectors), [f"{i + 1}: {t}" for i, t in enumerate(emb.texts)], title="cosine similarity")
+        picture += heatmap_svg(cosine_matrix(vectors), [f"{i + 1}: {t}" for i, t in enumerate(emb.texts)], title="cosine similarity")
     return f'{STYLE}{_TABLE_STYLE}<div class="tp"><div class="tp-meta">{meta}</div>{notes}{_table(rows[:max_rows], values)}{more}{picture}</div>'
 
 

@@ -12,9 +12,9 @@ from rich.style import Style
 from rich.text import Text
 
 from .html import DISPLAY_LIMIT as HTML_LIMIT
-from .html import STYLE, escape, token_span
+from .html import STYLE, count_noun, escape, token_colours, token_span
 from .steps import STEPS_STYLE, ids_text, step_row_html
-from .terminal import DISPLAY_LIMIT, terminal_label, token_style
+from .terminal import DISPLAY_LIMIT, SEPARATOR, boundaries, chain_styles, terminal_label
 
 if TYPE_CHECKING:
     from ..fim.formats import FimPrompt
@@ -35,13 +35,14 @@ _REASONS = {
     "eos": "the model closed the middle",
     "length": "reached --max-new-tokens (the middle may be unfinished)",
     "interrupted": "interrupted (Ctrl-C); kept what was generated",
+    "time": "stopped at the time limit",
 }
 
 
 # --- terminal -------------------------------------------------------------------------------------
 def prompt_header(prompt: FimPrompt) -> str:
     fmt = prompt.format
-    return f"format {fmt.name} ({fmt.family}) · {prompt.mode} · {len(prompt.ids)} tokens · {prompt.tokenizer.name}"
+    return f"format {fmt.name} ({fmt.family}) · {prompt.mode} · {count_noun(len(prompt.ids), 'token')} · {prompt.tokenizer.name}"
 
 
 def sentinel_legend(prompt: FimPrompt) -> str:
@@ -59,12 +60,15 @@ def _elided(prompt: FimPrompt, limit: int) -> list[str]:
 
 def fim_prompt_view(prompt: FimPrompt, *, limit: int = DISPLAY_LIMIT) -> Group:
     """The prompt as tokens (sentinels bold and underlined), its ids, the legend and any notes."""
-    tokens = Text()
-    for token, role in zip(prompt.encoding.tokens[:limit], prompt.roles):
+    tokens, shown = Text(), prompt.encoding.tokens[:limit]
+    bar = SEPARATOR if boundaries() == "separator" else ""
+    styles = chain_styles([t.id for t in shown], [t.special for t in shown])
+    for k, (token, role, style) in enumerate(zip(shown, prompt.roles, styles)):
         label = token.label if token.special or token.fragment else terminal_label(token.label)
-        style = token_style(token.id, special=token.special)
         if role == "sentinel":
             style += Style(bold=True, underline=True)
+        if k and bar:
+            tokens.append(bar, style="dim")
         tokens.append(label, style=style)
     parts: list = [
         Text(prompt_header(prompt), style="bold"),
@@ -86,17 +90,20 @@ def completed_text(result: Infill) -> Text:
     )
 
 
-def infill_stop_line(result: Infill) -> str:
+def infill_stop_line(result: Infill, *, cli: bool = True) -> str:
+    """How the middle ended; `cli=False` (a notebook) says max_new_tokens, as Python names it."""
     seed = f" · seed {result.seed}" if result.seed is not None else ""
     reason = _REASONS.get(result.stop_reason, result.stop_reason)
-    return f"{result.model} · {result.format} ({result.mode}) · {len(result.steps)} new tokens · {reason}{seed}"
+    if not cli:
+        reason = reason.replace("--max-new-tokens", "max_new_tokens")
+    return f"{result.model} · {result.format} ({result.mode}) · {count_noun(len(result.steps), 'new token')} · {reason}{seed}"
 
 
 # --- HTML -----------------------------------------------------------------------------------------
 def _prompt_block(prompt: FimPrompt, limit: int = HTML_LIMIT) -> str:
-    spans = []
-    for token, role in zip(prompt.encoding.tokens[:limit], prompt.roles):
-        span = token_span(token)
+    spans, shown = [], prompt.encoding.tokens[:limit]
+    for token, role, colour in zip(shown, prompt.roles, token_colours(t.id for t in shown)):
+        span = token_span(token, colour=colour)
         spans.append(span.replace('class="tp-tok', 'class="tp-tok tp-sentinel', 1) if role == "sentinel" else span)
     notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in [*_elided(prompt, limit), *prompt.notes])
     legend = escape(sentinel_legend(prompt)).replace("\n", "<br>")
@@ -121,5 +128,5 @@ def infill_html(result: Infill) -> str:
         f"<th>entropy (bits)</th><th>top alternatives</th></tr>{rows}</table>"
         f'<div class="tp-text"><span class="tp-ctx">{escape(result.prefix)}</span>'
         f'<mark class="tp-middle">{middle}</mark><span class="tp-ctx">{escape(result.suffix)}</span></div>'
-        f'<div class="tp-meta">{escape(infill_stop_line(result))}</div></div>'
+        f'<div class="tp-meta">{escape(infill_stop_line(result, cli=False))}</div></div>'
     )

@@ -14,7 +14,7 @@ from .html import escape
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["pca_2d", "scatter_svg", "heatmap_svg", "save_plot", "check_plot_path", "short_label", "PLOT_SUFFIXES"]
+__all__ = ["pca_2d", "scatter_svg", "heatmap_svg", "save_plot", "save_heatmaps", "check_plot_path", "short_label", "PLOT_SUFFIXES"]
 
 PLOT_SUFFIXES = (".png", ".svg", ".html")
 
@@ -127,6 +127,35 @@ def save_plot(
 
 
 def check_plot_path(path: str | Path) -> Path:
+def save_heatmaps(path: str | Path, matrices: Sequence[tuple[str, np.ndarray]], *, labels: Sequence[str], title: str) -> Path:
+    """Several square matrices over the same labels side by side, each under its own title (`similar`'s
+    contextual and static cosine matrices), to .png / .svg (matplotlib) or .html (inline SVG)."""
+    out = check_plot_path(path)
+    if out.suffix.lower() == ".html":
+        svgs = "".join(heatmap_svg(m, labels, title=t) for t, m in matrices)
+        _write(out, f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+                    f"<body><h3>{escape(title)}</h3>{svgs}</body></html>")
+        return out
+    plt = _pyplot()
+    n = len(labels)
+    fig, axes = plt.subplots(1, len(matrices), figsize=(len(matrices) * (3 + 0.7 * n), 2.4 + 0.6 * n), squeeze=False)
+    try:
+        for k, (ax, (sub, matrix)) in enumerate(zip(axes[0], matrices)):
+            image = _draw_heatmap(ax, matrix, labels)
+            if k:  # the labels once, on the left; numbers after
+                ax.set_yticks(range(n), [str(i + 1) for i in range(n)], fontsize=8)
+            ax.set_title(sub, fontsize=10)
+        fig.colorbar(image, ax=list(axes[0]))
+        fig.suptitle(title, fontsize=11)
+        try:
+            fig.savefig(out, bbox_inches="tight")
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)
+    return out
+
+
     """The plot file, if its suffix is one we can draw (checked before any model runs)."""
     out = Path(path)
     if out.suffix.lower() not in PLOT_SUFFIXES:
@@ -141,15 +170,31 @@ def _write(out: Path, text: str) -> None:
         raise UsageError(f"cannot write {out}: {exc.strerror}") from None
 
 
-def _matplotlib_plot(
-    out: Path, *, kind: str, data: np.ndarray, labels: Sequence[str], title: str, groups: Sequence[int] | None
-) -> None:
+def _pyplot():
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+    return plt
+
+
+def _draw_heatmap(ax, data: np.ndarray, labels: Sequence[str]):
+    n = len(labels)
+    image = ax.imshow(data, cmap="RdBu", vmin=-1, vmax=1)
+    ax.set_yticks(range(n), [short_label(lab) for lab in labels], fontsize=8)
+    ax.set_xticks(range(n), [str(i + 1) for i in range(n)], fontsize=8)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{data[i][j]:.2f}", ha="center", va="center", fontsize=8, color="white" if abs(data[i][j]) > 0.6 else "black")
+    return image
+
+
+def _matplotlib_plot(
+    out: Path, *, kind: str, data: np.ndarray, labels: Sequence[str], title: str, groups: Sequence[int] | None
+) -> None:
+    plt = _pyplot()
         raise MissingDependency("matplotlib", "data") from None
     n = len(labels)
     fig, ax = plt.subplots(figsize=(7, 6) if kind == "scatter" else (3 + 0.7 * n, 2 + 0.6 * n))
@@ -162,13 +207,7 @@ def _matplotlib_plot(
             ax.set_xlabel("PC1")
             ax.set_ylabel("PC2")
         else:
-            image = ax.imshow(data, cmap="RdBu", vmin=-1, vmax=1)
-            ax.set_yticks(range(n), [short_label(lab) for lab in labels], fontsize=8)
-            ax.set_xticks(range(n), [str(i + 1) for i in range(n)], fontsize=8)
-            for i in range(n):
-                for j in range(n):
-                    ax.text(j, i, f"{data[i][j]:.2f}", ha="center", va="center", fontsize=8, color="white" if abs(data[i][j]) > 0.6 else "black")
-            fig.colorbar(image, ax=ax)
+            fig.colorbar(_draw_heatmap(ax, data, labels), ax=ax)
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
         try:

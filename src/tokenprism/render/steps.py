@@ -12,8 +12,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .html import STYLE, escape, id_colour, visible_whitespace
-from .terminal import terminal_label, token_style
+from .html import STYLE, count_noun, escape, id_colour, visible_whitespace
+from .terminal import SEPARATOR, boundaries, chain_styles, terminal_label, token_style
 
 if TYPE_CHECKING:
     from ..generation import Generation
@@ -33,9 +33,9 @@ __all__ = [
 ]
 
 STEPS_STYLE = """<style>
-.tp-steps{border-collapse:collapse;font-size:12px;margin:6px 0}
-.tp-steps th,.tp-steps td{padding:2px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #eee}
-.tp-steps td.num{text-align:right;font-variant-numeric:tabular-nums}
+.tp-steps{border-collapse:collapse;font-size:12px;margin:6px 0!important;table-layout:auto!important}
+.tp-steps th,.tp-steps td{padding:2px 8px;text-align:left!important;vertical-align:top!important;border-bottom:1px solid #eee}
+.tp-steps td.num{text-align:right!important;font-variant-numeric:tabular-nums}
 .tp-bar{display:inline-block;height:8px;background:#4a7fd4;vertical-align:middle;margin-right:4px}
 .tp-alt{color:#444;margin-right:8px;white-space:pre}
 .tp-text{white-space:pre-wrap;border-left:3px solid #ccc;padding-left:8px;margin:6px 0}
@@ -54,18 +54,22 @@ def token_chip(token_id: int, label: str, *, special: bool = False) -> Text:
 
 
 def labels_text(ids: Sequence[int], labels: Sequence[str], specials: Sequence[bool]) -> Text:
-    """Tokens side by side on their colours."""
+    """Tokens side by side on their colours (never a neighbour's; a thin bar between them where no colour shows)."""
+    bar = SEPARATOR if boundaries() == "separator" else ""
     text = Text()
-    for tid, label, special in zip(ids, labels, specials):
-        text.append_text(token_chip(tid, label, special=special))
+    for k, (label, special, style) in enumerate(zip(labels, specials, chain_styles(list(ids), specials))):
+        if k and bar:
+            text.append(bar, style="dim")
+        text.append(_label(label, special), style=style)
     return text
 
 
 def ids_text(ids: Iterable[int], specials: Iterable[bool] | None = None) -> Text:
-    """Ids in their tokens' colours, space separated."""
+    """Ids in their tokens' colours (as `labels_text` and `tokens_text` colour them), space separated."""
+    ids = list(ids)
     text = Text()
-    for tid, special in zip(ids, specials if specials is not None else _always(False)):
-        text.append(str(tid), style=token_style(tid, special=special))
+    for tid, style in zip(ids, chain_styles(ids, specials if specials is not None else _always(False))):
+        text.append(str(tid), style=style)
         text.append(" ")
     return text
 
@@ -126,15 +130,18 @@ def generation_view(gen: Generation, *, show_steps: bool = True, show_top: bool 
     return Group(*parts)
 
 
-def stop_line(gen: Generation) -> str:
+def stop_line(gen: Generation, *, cli: bool = True) -> str:
+    """How a generation ended, in one line; `cli=False` (a notebook) names settings as Python does
+    (max_new_tokens), not as the command line does (--max-new-tokens)."""
     reasons = {
         "eos": "the model ended the text",
         "stop": "a stop string appeared",
-        "length": "reached --max-new-tokens",
+        "length": "reached --max-new-tokens" if cli else "reached max_new_tokens",
         "interrupted": "interrupted (Ctrl-C); kept what was generated",
+        "time": "stopped at the time limit",
     }
     seed = f" · seed {gen.seed}" if gen.seed is not None else ""
-    return f"{gen.model} · {len(gen.steps)} new tokens · {reasons.get(gen.stop_reason, gen.stop_reason)}{seed}"
+    return f"{gen.model} · {count_noun(len(gen.steps), 'new token')} · {reasons.get(gen.stop_reason, gen.stop_reason)}{seed}"
 
 
 def surprisal_colour(bits: float | None) -> tuple[int, int, int]:
@@ -158,7 +165,7 @@ def score_view(result: ScoreResult, *, limit: int = 500) -> Group:
             Text("-" if tok.surprisal is None else f"{tok.surprisal:.2f} bits", style=f"black on rgb({r},{g},{b})"),
         )
     summary = Text.assemble(
-        (f"{result.model}", "bold"), f" · {len(result.scored)} tokens scored · log-likelihood ",
+        (f"{result.model}", "bold"), f" · {count_noun(len(result.scored), 'token')} scored · log-likelihood ",
         (f"{result.total_logprob:.3f}", "bold"), f" nats ({result.total_bits:.1f} bits) · ",
         (f"{result.bits_per_token:.2f}", "bold"), " bits/token · perplexity ", (f"{result.perplexity:.2f}", "bold"),
     )
@@ -170,7 +177,8 @@ def score_view(result: ScoreResult, *, limit: int = 500) -> Group:
 # --- HTML --------------------------------------------------------------------------------------
 def chip_html(token_id: int, label: str, *, special: bool = False, title: str = "") -> str:
     classes = "tp-tok tp-special" if special else "tp-tok"
-    shown = label if special else visible_whitespace(label)
+    # In a table cell a newline token shows as ↵ without breaking the cell into lines (as in the terminal).
+    shown = label if special else visible_whitespace(label).replace("↵\n", "↵")
     return (
         f'<span class="{classes}" style="background:{id_colour(token_id)}" data-id="{token_id}" '
         f'title="{escape(title or f"id {token_id}")}">{escape(shown)}</span>'
@@ -195,7 +203,7 @@ def generation_html(gen: Generation) -> str:
     rows = "".join(step_row_html(s) for s in gen.steps)
     notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in gen.notes)
     return (
-        f'{STYLE}{STEPS_STYLE}<div class="tp"><div class="tp-meta">{escape(stop_line(gen))}</div>'
+        f'{STYLE}{STEPS_STYLE}<div class="tp"><div class="tp-meta">{escape(stop_line(gen, cli=False))}</div>'
         f'<div class="tp-ids">prompt ids: {" ".join(map(str, gen.prompt_ids))}</div>'
         '<table class="tp-steps"><tr><th>step</th><th>token</th><th>id</th><th>prob</th>'
         f"<th>entropy (bits)</th><th>top alternatives</th></tr>{rows}</table>"
@@ -216,7 +224,7 @@ def score_html(result: ScoreResult) -> str:
             f'title="{escape(title)}">{escape(shown)}</span>'
         )
     summary = (
-        f"{escape(result.model)} · {len(result.scored)} tokens scored · log-likelihood {result.total_logprob:.3f} nats · "
+        f"{escape(result.model)} · {count_noun(len(result.scored), 'token')} scored · log-likelihood {result.total_logprob:.3f} nats · "
         f"{result.bits_per_token:.2f} bits/token · perplexity {result.perplexity:.2f}"
     )
     notes = "".join(f'<div class="tp-note">{escape(n)}</div>' for n in result.notes)

@@ -15,28 +15,54 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from .html import fact_text, id_rgb
+from .html import count_noun, fact_text, id_rgb, marked_label, turns
 
 if TYPE_CHECKING:
     from ..tokenizers.base import TokenizerInfo
     from ..types import Decoding, Encoding, Token
 
-__all__ = ["token_style", "tokens_text", "encoding_view", "decoding_view", "info_view", "count_view", "terminal_label", "DISPLAY_LIMIT"]
+__all__ = ["token_style", "chain_styles", "boundaries", "SEPARATOR", "tokens_text", "encoding_view", "decoding_view", "info_view", "count_view", "terminal_label", "DISPLAY_LIMIT"]
 
 #: At most this many tokens are drawn in a terminal; the rest are counted and said to be elided.
 DISPLAY_LIMIT = 2000
 
 
-def token_style(token_id: int, *, special: bool = False) -> Style:
-    return _token_style(token_id, special)
+def token_style(token_id: int, *, special: bool = False, turned: bool = False) -> Style:
+    return _token_style(token_id, special, turned)
 
 
 @functools.lru_cache(maxsize=8192)
-def _token_style(token_id: int, special: bool) -> Style:
+def _token_style(token_id: int, special: bool, turned: bool) -> Style:
     # One Style per id, kept: rich caches a style's escape codes on the object, and a table of 200 steps
     # shows each id many times (a fresh Style each time tripled the cost of drawing it on a terminal).
-    r, g, b = id_rgb(token_id)
+    r, g, b = id_rgb(token_id, turned=turned)
     return Style(bgcolor=f"rgb({r},{g},{b})", color="black", bold=special)
+
+
+#: Between tokens where colours cannot show (NO_COLOR, output piped to a file or a program): a thin bar.
+SEPARATOR = "▏"
+_UNDERLINE = Style(underline=True)
+
+
+def boundaries() -> str:
+    """How token boundaries show on this output: "colour" (24-bit or 256 colours: each token on its own
+    colour, neighbours never alike), "underline" (16 colours, where pastel colours fall together into
+    greys: every second token underlined too) or "separator" (no colour at all: a thin bar between tokens).
+    Asked of rich, which reads the terminal, TERM, COLORTERM, NO_COLOR and FORCE_COLOR as it prints."""
+    from rich.console import Console
+
+    console = Console()
+    if console.no_color or console.color_system is None:
+        return "separator"
+    return "underline" if console.color_system in ("standard", "windows") else "colour"
+
+
+def chain_styles(ids: list[int], specials: Iterable[bool]) -> list[Style]:
+    """Styles of tokens side by side: each id's colour, never its neighbour's (`render.html.turns`), and
+    every second one underlined where only 16 colours show."""
+    underline = boundaries() == "underline"
+    return [token_style(i, special=sp, turned=t) + (_UNDERLINE if underline and k % 2 else Style())
+            for k, (i, sp, t) in enumerate(zip(ids, specials, turns(ids)))]
 
 
 def terminal_label(label: str) -> str:
@@ -45,13 +71,18 @@ def terminal_label(label: str) -> str:
 
 
 def tokens_text(tokens: Iterable[Token], *, show_ids: bool = False) -> Text:
-    """Tokens side by side, each on its own colour; special tokens bold, parsed ones underlined."""
+    """Tokens side by side, each on its own colour (never its neighbour's); special tokens bold, parsed
+    ones underlined; a thin bar between tokens where no colour shows."""
+    tokens = list(tokens)
+    styles = chain_styles([t.id for t in tokens], [t.special for t in tokens])
+    bar = SEPARATOR if not show_ids and boundaries() == "separator" else ""
     text = Text()
-    for tok in tokens:
-        label = tok.label if tok.special or tok.fragment else terminal_label(tok.label)
-        style = token_style(tok.id, special=tok.special)
+    for k, (tok, style) in enumerate(zip(tokens, styles)):
+        label = tok.label if tok.special or tok.fragment else terminal_label(marked_label(tok.piece, tok.label))
         if tok.from_text:
-            style += Style(underline=True)
+            style += _UNDERLINE
+        if k and bar:
+            text.append(bar, style="dim")
         text.append(label, style=style)
         if show_ids:
             text.append(f"{tok.id}", style=Style(dim=True))
@@ -64,12 +95,12 @@ def encoding_view(enc: Encoding, *, limit: int = DISPLAY_LIMIT) -> Group:
     tokens = enc.head(limit)
     header = Text.assemble(
         (enc.tokenizer, "bold"),
-        f"  {enc.count:,} tokens · {len(enc.text):,} characters · ",
+        f"  {count_noun(enc.count, 'token')} · {count_noun(len(enc.text), 'character')} · ",
         ("lossless" if enc.lossless else "not lossless", "green" if enc.lossless else "yellow"),
     )
     ids = Text()
-    for tok in tokens:
-        ids.append(str(tok.id), style=token_style(tok.id, special=tok.special))
+    for tok, style in zip(tokens, chain_styles([t.id for t in tokens], [t.special for t in tokens])):
+        ids.append(str(tok.id), style=style)
         ids.append(" ")
     parts: list = [header, tokens_text(tokens), Text(""), ids]
     if enc.count > limit:
@@ -106,8 +137,13 @@ def info_view(info: TokenizerInfo, properties: dict | None = None) -> Group:
     more = f" … and {len(info.special_tokens) - 40} more" if len(info.special_tokens) > 40 else ""
     table.add_row("special tokens", (specials + more) or "none")
     table.add_row("chat template", "yes" if info.chat_template else "no")
+    # The probed properties, less what the rows above already say (model type, vocab size, chat template).
+    said = {"algorithm": info.model_type, "vocab": f"{info.vocab_size:,}", "chat template": "yes" if info.chat_template else "no"}
     for key, value in (properties or {}).items():
-        table.add_row(key.replace("_", " "), str(value))
+        name = key.replace("_", " ")
+        if name in said and (name == "chat template" or str(value) == said[name]):
+            continue
+        table.add_row(name, str(value))
     for note in info.inferred:
         table.add_row("inferred", note)
     for name, facts in (info.sections or {}).items():
@@ -126,10 +162,12 @@ def count_view(report) -> Group:
     for f in report.files:
         note = f"  ({f.invalid_utf8} bad UTF-8 bytes replaced)" if f.invalid_utf8 else ""
         table.add_row(f"{f.tokens:,}", f"{f.characters:,}", f.path + note)
-    table.add_row(Text(f"{report.total:,}", style="bold"), "", Text(f"total ({report.tokenizer})", style="bold"))
+    chars = sum(f.characters for f in report.files)
+    table.add_row(Text(f"{report.total:,}", style="bold"), Text(f"{chars:,}", style="bold"), Text(f"total ({report.tokenizer})", style="bold"))
     parts: list = [table]
     if report.skipped_binary:
-        parts.append(Text(f"skipped {len(report.skipped_binary)} binary file(s)", style="yellow"))
+        shown = ", ".join(report.skipped_binary[:5]) + (f" and {len(report.skipped_binary) - 5} more" if len(report.skipped_binary) > 5 else "")
+        parts.append(Text(f"skipped {count_noun(len(report.skipped_binary), 'binary file')}: {shown}", style="yellow"))
     if report.unreadable:
         parts.append(Text(f"could not read {len(report.unreadable)} file(s): {', '.join(report.unreadable[:3])}", style="yellow"))
     return Group(*parts)

@@ -26,7 +26,7 @@ from ..errors import TokenizerFileError, TokenizerNotFound, UsageError
 from .base import Tokenizer
 
 __all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "available_offline", "hub_patterns",
-           "BUNDLED", "bundled_path", "TokenizerFileKind", "TOKENIZER_FILE_KINDS"]
+           "BUNDLED", "bundled_path", "spec_label", "TokenizerFileKind", "TOKENIZER_FILE_KINDS"]
 
 #: A loader: (the file, the name the user gave) → a tokenizer. It imports its backend itself, so
 #: that the table costs nothing to import.
@@ -42,6 +42,23 @@ _lock = threading.Lock()
 def is_hub_id(spec: str) -> bool:
     """Whether a spec has the shape of a Hub repo id ("gpt2", "owner/name")."""
     return bool(_HUB_ID.match(spec))
+
+
+def spec_label(spec: str) -> str:
+    """A short name for a spec, for tables and headers: a Hub id or encoding name as it is, a local
+    folder by its name, a local file by its folder and name (the full path stays in `info().source`).
+
+    >>> spec_label("/home/ann/models/bert-base-uncased/"), spec_label("~/tok/gpt2/vocab.json"), spec_label("gpt2")
+    ('bert-base-uncased', 'gpt2/vocab.json', 'gpt2')
+    """
+    text = str(spec).strip()
+    if text in BUNDLED or not (text.startswith(("/", "~", ".", "\\")) or "\\" in text or re.match(r"^[A-Za-z]:", text)
+                               or Path(text).expanduser().exists()):
+        return text
+    path = Path(text.replace("\\", "/")).expanduser()
+    if path.suffix and path.parent.name and not path.is_dir():
+        return f"{path.parent.name}/{path.name}"
+    return path.name or text
 
 
 def bundled_path(name: str) -> Path:
@@ -80,7 +97,7 @@ def _load_uncached(spec: str, revision: str | None, options: dict[str, str]) -> 
         return load_local(path, name=spec, **options)
     path = Path(spec).expanduser()
     if path.exists():
-        return load_local(path, name=spec, **options)
+        return load_local(path, name=spec_label(spec), **options)  # the full path is in its info's source
     from .tik import from_encoding_name
 
     named = from_encoding_name(spec)

@@ -154,9 +154,12 @@ def features(settings: Settings) -> dict[str, Optional[str]]:
 async def config(request: Request) -> JSON:
     """What this server offers: its tokenizers and models, its limits, which tabs work."""
     from ..compare import BOOK_TEXT, PRESETS
+    from .presets import preset_status
 
     s = state(request).settings
     return JSON({**s.public(), "features": features(s), "presets": {k: list(v) for k, v in PRESETS.items()},
+                 # per preset: the configured specs that stand for its tokenizers, and why the others are missing
+                 "preset_status": {k: preset_status(s, k) for k in PRESETS},
                  "book_text": BOOK_TEXT, "version": __version__})
 
 
@@ -220,15 +223,24 @@ async def compare(body: CompareRequest, request: Request) -> JSON:
 
 
 def _compare(st: ServerState, body: CompareRequest) -> JSON:
-    from ..compare import BOOK_TEXT, Comparison, ComparisonRow, compare as compare_texts, expand_specs
+    from ..compare import BOOK_TEXT, PRESETS, Comparison, ComparisonRow, compare as compare_texts, expand_specs
 
     s = st.settings
-    wanted = list(dict.fromkeys(expand_specs(body.tokenizers or None, preset=body.preset) if (body.tokenizers or body.preset)
-                                else s.tokenizers))
+    refused: dict[str, str] = {}
+    if body.preset in PRESETS and not body.tokenizers:  # the preset as this server holds it; the others say why not
+        from .presets import preset_status
+
+        status = preset_status(s, body.preset)
+        refused.update(status["missing"])
+        wanted = [*status["specs"], *refused]
+    else:
+        wanted = list(dict.fromkeys(expand_specs(body.tokenizers or None, preset=body.preset) if (body.tokenizers or body.preset)
+                                    else s.tokenizers))
     if len(wanted) > 16:
         raise UsageError(f"compare at most 16 tokenizers at once, not {len(wanted)}")
-    refused: dict[str, str] = {}
     for spec in wanted:
+        if spec in refused:
+            continue
         try:
             check_spec(spec, s.tokenizers, kind="tokenizer", allow_local_paths=s.allow_local_paths)
         except TokenprismError as exc:
@@ -259,7 +271,14 @@ def embed(body: EmbedRequest, request: Request) -> JSON:
         "labels": labels, "points": points_payload(vectors),
         "similarity": matrix_payload(cosine_matrix(vectors)) if len(labels) <= 64 else [],
         "pooling": emb.pooling, "notes": emb.notes,
+        # What the page's per-token view draws: the array's shape, its axes named, each point's first values.
+        "shape": list(emb.shape), "axes": ["texts", "dimensions"] if emb.sentence else ["batch (texts)", "tokens", "dimensions"],
+        "values": matrix_payload(vectors[:64, :VALUES_SHOWN]),
     })
+
+
+#: The first values of each vector the Embeddings tab draws as a heat map (all of them are in `tokenprism embed --json`).
+VALUES_SHOWN = 16
 
 
 def _points(emb: Any) -> tuple[Any, list[str]]:

@@ -35,9 +35,11 @@ def create_app(
     concurrency_limit: int = 64,
     generation_limit: int = 2,
     allowed_hosts: list[str] | None = None,
+    left_out: dict[str, str] | None = None,
 ) -> FastAPI:
     """The web app for these tokenizers and models; only they (and the bundled ones) can be loaded
-    from a request, unless `allow_local_paths` lets a request name a local file or folder.
+    from a request, unless `allow_local_paths` lets a request name a local file or folder. `left_out`:
+    tokenizers of a preset that could not be loaded at start-up, and why (the Book preset names them).
 
     >>> app = create_app(tokenizers=["prism-tiny", "gpt2"], models=["prism-tiny"])     # doctest: +SKIP
     >>> import uvicorn; uvicorn.run(app, host="127.0.0.1", port=8000)                  # doctest: +SKIP
@@ -55,6 +57,7 @@ def create_app(
         embedding_models=tuple(embedding_models or (DEFAULT_EMBEDDING_MODEL,)), allow_local_paths=allow_local_paths,
         max_new_tokens_cap=max_new_tokens_cap, generation_timeout_s=generation_timeout_s, max_body_bytes=max_body_bytes,
         concurrency_limit=concurrency_limit, generation_limit=generation_limit, allowed_hosts=tuple(allowed_hosts or ()),
+        left_out=tuple((left_out or {}).items()),
     )
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN. /openapi.json describes the API.
     app = FastAPI(title="tokenprism", summary="See how a language model sees text.", docs_url=None, redoc_url=None)

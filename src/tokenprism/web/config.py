@@ -42,6 +42,8 @@ class Settings:
     concurrency_limit: int = 64
     generation_limit: int = 2
     allowed_hosts: tuple[str, ...] = field(default=())
+    #: (spec, why) of a preset's tokenizers `serve` left out because they could not be loaded at start-up
+    left_out: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.tokenizers:

@@ -161,6 +161,9 @@ class EmbedResponse(BaseModel):
     similarity: list[list[float]] = Field(description="Cosine similarity between the points (empty above 64 points).")
     pooling: Optional[str] = None
     notes: list[str]
+    shape: list[int] = Field(default_factory=list, description="The vectors' shape: [batch, tokens, dimensions] or [texts, dimensions].")
+    axes: list[str] = Field(default_factory=list, description="What each axis of `shape` counts.")
+    values: list[list[float]] = Field(default_factory=list, description="The first 16 values of each point (at most 64 points).")
 
 
 class SimilarRequest(_Request):
@@ -193,6 +196,9 @@ class ConfigResponse(BaseModel):
     max_body_bytes: int
     features: dict[str, Optional[str]] = Field(description="Each tab's capability: null when available, else why not.")
     presets: dict[str, list[str]]
+    preset_status: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description='Per preset: {"specs": the configured specs that stand for its tokenizers, '
+                                          '"missing": {spec: why it is not on this server}}.')
     book_text: str
     version: str
 

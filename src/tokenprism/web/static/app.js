@@ -40,6 +40,8 @@
   // ---------------------------------------------------------------- colours (same as render/html.py)
   // hue = id × golden ratio mod 1, then colorsys.hls_to_rgb(hue, 0.82, 0.75), rounded half to even
   // as Python's round() does, so one id has one colour in the page, the notebook and the terminal.
+  // A token whose hue is within HUE_CLASH of the previous token's (as shown) takes the opposite hue
+  // ("turned"), so neighbours never share a colour: render/html.py's turns(), the same rule.
   const ONE_SIXTH = 1.0 / 6.0, TWO_THIRD = 2.0 / 3.0, ONE_THIRD = 1.0 / 3.0;
   function pyMod1(x) { const r = x % 1.0; return r < 0 ? r + 1.0 : r; }
   function hlsV(m1, m2, hue) {
@@ -55,18 +57,37 @@
     if (d < 0.5) return f;
     return f % 2 === 0 ? f : f + 1;
   }
-  const colourCache = new Map();
-  function idColour(id) {
-    let c = colourCache.get(id);
+  const HUE_CLASH = 0.15;
+  const idHue = (id) => pyMod1(id * 0.618033988749895);
+  const hueGap = (a, b) => { const d = Math.abs(a - b); return Math.min(d, 1.0 - d); };
+  // A chain of tokens side by side: next(id) → that token's colour, never the previous one's.
+  function colourChain() {
+    let prev = null;
+    return (id) => {
+      let h = idHue(id);
+      const turned = prev !== null && hueGap(h, prev) < HUE_CLASH;
+      if (turned) h = (h + 0.5) % 1.0;
+      prev = h;
+      return idColour(id, turned);
+    };
+  }
+  function chainColours(ids) { const next = colourChain(); return ids.map((id) => next(id)); }
+  const colourCache = new Map(), turnedCache = new Map();
+  function idColour(id, turned) {
+    const cache = turned ? turnedCache : colourCache;
+    let c = cache.get(id);
     if (c) return c;
-    const h = pyMod1(id * 0.618033988749895), l = 0.82, s = 0.75;
+    let h = idHue(id);
+    if (turned) h = (h + 0.5) % 1.0;
+    const l = 0.82, s = 0.75;
     const m2 = l + s - (l * s), m1 = 2.0 * l - m2;
     c = "#" + [hlsV(m1, m2, h + ONE_THIRD), hlsV(m1, m2, h), hlsV(m1, m2, h - ONE_THIRD)]
       .map((v) => roundHalfEven(v * 255).toString(16).padStart(2, "0")).join("");
-    if (colourCache.size < 100000) colourCache.set(id, c);
+    if (cache.size < 100000) cache.set(id, c);
     return c;
   }
-  window.tokenprismColour = idColour; // for tests: the page's colour of an id
+  window.tokenprismColour = (id) => idColour(id, false); // for tests: the page's colour of an id
+  window.tokenprismChain = chainColours; // for tests: the colours of ids side by side
 
   // ---------------------------------------------------------------- text helpers
   // Spaces, tabs and newlines made visible: · → ↵ (the newline kept after ↵), as render/html.py does.
@@ -140,12 +161,16 @@
     return {
       cols,
       special: new Set(cols.special), fragment: new Set(cols.fragment),
-      fromText: new Set(cols.from_text), added: new Set(cols.added),
+      fromText: new Set(cols.from_text), added: new Set(cols.added), colours: chainColours(cols.ids),
     };
   }
+  // A WordPiece continuation keeps its ## ("##ization", not "ization"), as render/html.py's marked_label.
+  function markedLabel(piece, label) {
+    return piece && label && piece.startsWith("##") && piece.slice(2) === label ? piece : label;
+  }
   function shownLabel(view, i, ws) {
-    const label = view.cols.labels[i];
-    if (view.special.has(i) || view.fragment.has(i)) return label;
+    const label = markedLabel(view.cols.pieces && view.cols.pieces[i], view.cols.labels[i]);
+    if (view.special.has(i) || view.fragment.has(i)) return view.cols.labels[i];
     return ws ? visibleWhitespace(label) : label;
   }
   function tokenSpan(view, i, ws) {
@@ -154,7 +179,7 @@
     if (view.fromText.has(i)) cls += " tp-from-text";
     if (view.fragment.has(i)) cls += " tp-frag";
     const span = el("span", { class: cls, "data-i": i, text: shownLabel(view, i, ws) });
-    span.style.background = idColour(view.cols.ids[i]);
+    span.style.background = view.colours[i];
     return span;
   }
   function tokenTipLines(view, i) {
@@ -427,12 +452,25 @@
     $("cmp-text").value = config.book_text;
     $("cmp-text").addEventListener("input", debounce(runCompare, 300));
     $("cmp-book").addEventListener("click", () => {
-      const preset = config.presets.book || [];
+      // The book's tokenizers as this server holds them (a folder may stand for a Hub id): those are
+      // ticked, every configured one stays selectable, and the missing ones are named with why.
+      const status = (config.preset_status || {}).book || { specs: config.presets.book || [], missing: {} };
       $("cmp-text").value = config.book_text;
-      for (const input of box.querySelectorAll("input")) input.checked = preset.includes(input.value);
-      compareState.preset = "book";
+      if (status.specs.length) for (const input of box.querySelectorAll("input")) input.checked = status.specs.includes(input.value);
+      compareState.preset = null;
+      drawPresetNotice(status);
       runCompare();
     });
+  }
+
+  function drawPresetNotice(status) {
+    const missing = Object.entries(status.missing || {});
+    const total = status.specs.length + missing.length;
+    const head = missing.length
+      ? `Book preset: ${status.specs.length} of its ${total} tokenizers are on this server; missing:`
+      : `Book preset: all ${total} of its tokenizers are on this server.`;
+    $("cmp-preset").replaceChildren(el("div", { class: "note", text: head }),
+      ...missing.map(([spec, why]) => el("div", { class: "note missing", "data-spec": spec }, el("b", { text: spec }), ` — ${why}`)));
   }
 
   async function runCompare() {
@@ -522,7 +560,7 @@
   }
 
   // ---------------------------------------------------------------- Generate
-  const genState = { controller: null, steps: [], selected: null };
+  const genState = { controller: null, steps: [], selected: null, colour: null };
 
   function setupGenerate() {
     $("gen-run").addEventListener("click", runGenerate);
@@ -582,40 +620,56 @@
     const status = $("gen-status");
     status.textContent = "loading the model…";
     const started = performance.now();
+    genState.colour = colourChain();
     streamSteps("/api/generate", generateBody(), {
       prompt(data) {
-        out.append(el("span", { class: "gen-prompt", title: `prompt: ${data.ids.length} tokens`, text: data.prompt }));
+        out.append(promptTokens(data, genState.colour));
         $("gen-notes").replaceChildren(...data.notes.map((n) => el("div", { class: "note", text: n })));
         status.textContent = "generating…";
       },
       step(step) {
         genState.steps.push(step);
-        out.append(stepNode(step));
+        out.append(stepNode(step, genState.colour(step.id), selectStep));
         if (step.token.includes("\n") && !step.special) out.append(el("span", { class: "gen-break" }));
-        status.textContent = `${step.index + 1} tokens · ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        status.textContent = `${tokenCount(step.index + 1)} · ${((performance.now() - started) / 1000).toFixed(1)} s`;
         if (step.index === 0) selectStep(0);
       },
       done(data) {
         const reasons = { eos: "the model ended the text", stop: "a stop string appeared",
           length: "reached the number of new tokens", time: "stopped at the server's time limit" };
-        status.replaceChildren(el("b", { text: String(data.steps) }), ` new tokens · ${reasons[data.stop_reason] || data.stop_reason}` +
+        status.replaceChildren(el("b", { text: String(data.steps) }), ` new token${data.steps === 1 ? "" : "s"} · ${reasons[data.stop_reason] || data.stop_reason}` +
           ` · ${data.elapsed_s.toFixed(1)} s` + (data.seed !== null && data.seed !== undefined ? ` · seed ${data.seed}` : ""));
       },
       error(data) { status.replaceChildren(el("span", { class: "error", text: data.error })); },
-      stopped() { status.textContent = `stopped after ${genState.steps.length} tokens`; },
+      stopped() { status.textContent = `stopped after ${tokenCount(genState.steps.length)}`; },
     }, "gen");
   }
 
-  function stepNode(step) {
+  const tokenCount = (n) => `${fmtInt(n)} token${n === 1 ? "" : "s"}`;
+
+  // The prompt as the model reads it: its tokens on their colours, each id under its token.
+  function promptTokens(data, colour) {
+    const special = new Set(data.special);
+    const cells = data.ids.map((id, i) => {
+      const label = special.has(i) ? data.labels[i] : oneLine(data.labels[i]);
+      const chip = el("span", { class: "tp-tok" + (special.has(i) ? " tp-special" : ""), text: label });
+      chip.style.background = colour(id);
+      return el("span", { class: "ptok", title: `prompt token #${i} · id ${id}` }, chip, el("span", { class: "pid", text: String(id) }));
+    });
+    return el("div", { class: "gen-prompt", "aria-label": "prompt tokens and ids" },
+      el("div", { class: "hint", text: `prompt · ${tokenCount(data.ids.length)} (token above, id below)` }), ...cells);
+  }
+
+  function stepNode(step, colour, onSelect) {
     const label = step.special ? step.token : oneLine(step.token);
     const chip = el("span", { class: "tp-tok" + (step.special ? " tp-special" : ""), text: label });
-    chip.style.background = idColour(step.id);
+    chip.style.background = colour;
     const fill = el("i");
     fill.style.width = Math.max(2, Math.round(step.prob * 100)) + "%";
     const node = el("span", { class: "step" + (step.prob < 0.1 ? " low" : ""), "data-step": step.index, role: "button",
       tabindex: 0, title: `id ${step.id} · p ${fmtProb(step.prob)}` }, chip, el("span", { class: "bar" }, fill));
-    node.addEventListener("click", () => selectStep(step.index));
-    node.addEventListener("keydown", (e) => { if (e.key === "Enter") selectStep(step.index); });
+    node.addEventListener("click", () => onSelect(step.index));
+    node.addEventListener("keydown", (e) => { if (e.key === "Enter") onSelect(step.index); });
     return node;
   }
 
@@ -654,11 +708,27 @@
     $("fim-run").addEventListener("click", runInfill);
   }
 
+  const fimState = { steps: [] };
+
+  function selectFimStep(index) {
+    const step = fimState.steps[index];
+    if (!step) return;
+    for (const n of $("fim-steps").querySelectorAll(".step.sel")) n.classList.remove("sel");
+    const node = $("fim-steps").querySelector(`.step[data-step="${index}"]`);
+    if (node) node.classList.add("sel");
+    $("fim-detail").replaceChildren(stepDetail(step));
+  }
+
   function runInfill() {
     const status = $("fim-status"), promptBox = $("fim-prompt"), result = $("fim-result");
     status.textContent = "loading the model…";
     $("fim-prompt-card").hidden = true;
     $("fim-result-card").hidden = true;
+    $("fim-steps-card").hidden = true;
+    $("fim-steps").replaceChildren();
+    $("fim-detail").replaceChildren(el("p", { class: "hint", text: "Click a token of the middle." }));
+    fimState.steps = [];
+    const colour = colourChain();
     const prefix = $("fim-prefix").value, suffix = $("fim-suffix").value;
     let middle = "";
     const drawResult = () => {
@@ -669,10 +739,11 @@
                                  heal: $("fim-heal").checked }, {
       prompt(data) {
         const view = { cols: { labels: data.labels }, special: new Set(data.special), fragment: new Set(), fromText: new Set(), added: new Set() };
+        const colours = chainColours(data.ids);
         promptBox.replaceChildren(...data.ids.map((id, i) => {
           const span = el("span", { class: "tp-tok" + (view.special.has(i) ? " tp-special" : ""), text: shownLabel(view, i, true),
             title: `id ${id} · ${data.roles ? data.roles[i] : ""}` });
-          span.style.background = idColour(id);
+          span.style.background = colours[i];
           return span;
         }));
         $("fim-format").textContent = `${data.format} format · ${data.mode.toUpperCase()} order · ${data.ids.length} tokens`;
@@ -680,12 +751,20 @@
         $("fim-prompt-card").hidden = false;
         status.textContent = "filling…";
       },
-      step(step) { middle += step.text; drawResult(); status.textContent = `${step.index + 1} tokens`; },
+      step(step) {
+        middle += step.text;
+        drawResult();
+        fimState.steps.push(step);
+        $("fim-steps").append(stepNode(step, colour(step.id), selectFimStep));
+        $("fim-steps-card").hidden = false;
+        if (step.index === 0) selectFimStep(0);
+        status.textContent = tokenCount(step.index + 1);
+      },
       done(data) {
         middle = data.middle;
         drawResult();
-        const reasons = { end: "the model ended the middle", length: "reached the number of new tokens", time: "stopped at the server's time limit" };
-        status.replaceChildren(el("b", { text: String(data.steps) }), ` tokens · ${reasons[data.stop_reason] || data.stop_reason} · ${data.elapsed_s.toFixed(1)} s`);
+        const reasons = { eos: "the model closed the middle", length: "reached the number of new tokens", time: "stopped at the server's time limit" };
+        status.replaceChildren(el("b", { text: String(data.steps) }), ` token${data.steps === 1 ? "" : "s"} · ${reasons[data.stop_reason] || data.stop_reason} · ${data.elapsed_s.toFixed(1)} s`);
       },
       error(data) { status.replaceChildren(el("span", { class: "error", text: data.error })); },
       stopped() { status.textContent = "stopped"; },
@@ -696,10 +775,11 @@
   function setupEmbed() {
     for (const radio of document.querySelectorAll('input[name="emb-mode"]')) {
       radio.addEventListener("change", () => {
-        const word = embedMode() === "word";
-        $("emb-word-row").hidden = !word;
-        $("emb-texts").value = word
+        const mode = embedMode();
+        $("emb-word-row").hidden = mode !== "word";
+        $("emb-texts").value = mode === "word"
           ? "I deposited money at the bank.\nThe bank raised its interest rates.\nWe had a picnic on the river bank.\nThe boat drifted toward the muddy bank."
+          : mode === "tokens" ? "Hello world"
           : "A cat sat on the mat.\nA kitten was sleeping on the rug.\nThe stock market fell sharply today.\nShares dropped as investors sold.";
       });
     }
@@ -713,8 +793,16 @@
     const common = { model: $("emb-model").value, layer: numberOrNull("emb-layer") ?? -1 };
     status.textContent = "embedding… (the first time loads the model)";
     $("emb-run").disabled = true;
+    $("emb-tokens-card").hidden = true;
     try {
-      if (embedMode() === "word") {
+      if (embedMode() === "tokens") {
+        const res = await api("/api/embed", { ...common, texts: lines.slice(0, 1), sentence: false });
+        drawTokenVectors(res);
+        $("emb-heat").replaceChildren(heatmap(res.similarity, res.labels, `cosine similarity between the tokens · layer ${res.layer}`));
+        $("emb-scatter").replaceChildren(scatter(res.points, res.labels));
+        $("emb-notes").replaceChildren(...res.notes.map((n) => el("div", { class: "note", text: n })));
+        status.textContent = `${res.model} · layer ${res.layer} · shape [${res.shape.join(", ")}]`;
+      } else if (embedMode() === "word") {
         const res = await api("/api/similar", { ...common, word: $("emb-word").value, contexts: lines });
         const labels = res.contexts.map((c, i) => `${i + 1}. ${c}`);
         $("emb-heat").replaceChildren(heatmap(res.similarity, labels, `“${res.word}” in context · layer ${res.layer}`),
@@ -728,13 +816,31 @@
         $("emb-heat").replaceChildren(heatmap(res.similarity, labels, `${res.texts.length} texts · layer ${res.layer}`));
         $("emb-scatter").replaceChildren(scatter(res.points, labels));
         $("emb-notes").replaceChildren(...res.notes.map((n) => el("div", { class: "note", text: n })));
-        status.textContent = `${res.texts.length} texts · ${res.model} · layer ${res.layer} · ${res.pooling || ""}`;
+        status.textContent = `${res.texts.length} texts · ${res.model} · layer ${res.layer} · shape [${res.shape.join(", ")}]` +
+          ` = ${res.axes.join(" × ")} · ${res.pooling || ""}`;
       }
     } catch (e) {
       status.replaceChildren(el("span", { class: "error", text: e.message }));
     } finally {
       $("emb-run").disabled = Boolean(config.features.embed);
     }
+  }
+
+  // One text's token vectors: the shape with its axes named (as the lesson's [1, 4, 384]: batch, tokens,
+  // dimensions), then a row per token of its first values, coloured on the diverging scale.
+  function drawTokenVectors(res) {
+    $("emb-shape").textContent = `shape [${res.shape.join(", ")}] = ` +
+      res.axes.map((a, k) => `${a} ${res.shape[k]}`).join(" × ") + ` · the first ${res.values[0] ? res.values[0].length : 0} values of each`;
+    const scale = Math.max(1e-9, ...res.values.flat().map(Math.abs));
+    const head = el("tr", null, el("th", { text: "token" }), ...(res.values[0] || []).map((_, d) => el("th", { text: String(d) })));
+    const rows = res.values.map((row, i) => el("tr", null, el("th", { class: "tok", text: oneLine(res.labels[i]) }),
+      ...row.map((v, d) => {
+        const cell = el("td", { title: `${res.labels[i]} · dimension ${d} · ${v.toFixed(4)}` });
+        cell.style.background = cellColour(v / scale);
+        return cell;
+      })));
+    $("emb-tokens").replaceChildren(el("table", { class: "vec-heat", "aria-label": "token vectors" }, head, ...rows));
+    $("emb-tokens-card").hidden = false;
   }
 
   // Diverging scale as render/embeddings.py: -1 red, 0 white, +1 blue.
