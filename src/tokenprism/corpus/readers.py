@@ -133,10 +133,10 @@ class CorpusReader:
         self.cut: Cut | None = None
         self.report = ReadReport()
         self._next_id = 0
-
         #: where the document just yielded comes from: (file, the line it starts on), for error messages;
         #: the line is None for a Parquet row
         self.location: tuple[str, int | None] = ("", None)
+
     @property
     def total_bytes(self) -> int:
         """Size of every file that will be read (for a progress bar)."""
@@ -165,6 +165,7 @@ class CorpusReader:
         for root, path in self._files():
             group = self.group_of(root, path)
             suffix = path.suffix.lower()
+            self.location = (str(path), None if suffix == ".parquet" else 1)
             if suffix in (".jsonl", ".ndjson"):
                 yield from self._documents(self._jsonl(path), group, path)
             elif suffix == ".parquet":
@@ -176,7 +177,6 @@ class CorpusReader:
     def _new_id(self) -> int:
         self._next_id += 1
         self.report.documents += 1
-            self.location = (str(path), None if suffix == ".parquet" else 1)
         return self._next_id - 1
 
     def _documents(self, texts: Iterator[str], group: str, path: Path) -> Iterator[Document]:
@@ -257,10 +257,16 @@ class CorpusReader:
                 text = _record_field(line, key)
                 if text is None:
                     bad += 1
+                    first_bad = first_bad or line
                     continue
+                good += 1
+                self.location = (str(path), number)
                 yield text
         if bad:
             self.report.bad_records[str(path)] = bad
+        if bad and not good:  # a wrong --field, most likely: say so rather than "the corpus is empty"
+            raise InputError(f"{path}: none of its {bad} record(s) has a text field {key!r} "
+                             f"(the first one {_record_shape(first_bad)}); pass --field with the field that holds the text")
 
     def _parquet(self, path: Path) -> Iterator[str]:
         try:
@@ -268,16 +274,10 @@ class CorpusReader:
         except ImportError:
             raise MissingDependency("pyarrow", "data") from None
         key = self.field or "text"
-                    first_bad = first_bad or line
         try:
-                good += 1
-                self.location = (str(path), number)
             pf = pq.ParquetFile(path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several error types for bad files
             self.report.skipped.append((str(path), f"not a readable Parquet file: {str(exc)[:80]}"))
-        if bad and not good:  # a wrong --field, most likely: say so rather than "the corpus is empty"
-            raise InputError(f"{path}: none of its {bad} record(s) has a text field {key!r} "
-                             f"(the first one {_record_shape(first_bad)}); pass --field with the field that holds the text")
             return
         if key not in pf.schema_arrow.names:
             raise InputError(f"{path} has no column {key!r} (columns: {', '.join(pf.schema_arrow.names)}); pass --field")
@@ -298,17 +298,6 @@ def _record_field(line: bytes, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def read_corpus(paths: Paths, *, field: str | None = None, group_by: str = "folder",
-                part_chars: int = PART_CHARS) -> CorpusReader:
-    """A `CorpusReader` over files and folders (text, ``.jsonl`` with `field`, ``.parquet`` column `field`)."""
-    return CorpusReader(paths, field=field, group_by=group_by, part_chars=part_chars)
 def _record_shape(line: bytes) -> str:
     """What a JSONL record holds, for an error message: its fields, or that it is not a JSON object."""
     try:
@@ -320,3 +309,14 @@ def _record_shape(line: bytes) -> str:
     return "has the fields " + ", ".join(repr(k) for k in list(record)[:8]) if record else "is an empty object"
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def read_corpus(paths: Paths, *, field: str | None = None, group_by: str = "folder",
+                part_chars: int = PART_CHARS) -> CorpusReader:
+    """A `CorpusReader` over files and folders (text, ``.jsonl`` with `field`, ``.parquet`` column `field`)."""
+    return CorpusReader(paths, field=field, group_by=group_by, part_chars=part_chars)

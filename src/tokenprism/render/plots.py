@@ -126,7 +126,6 @@ def save_plot(
     return out
 
 
-def check_plot_path(path: str | Path) -> Path:
 def save_heatmaps(path: str | Path, matrices: Sequence[tuple[str, np.ndarray]], *, labels: Sequence[str], title: str) -> Path:
     """Several square matrices over the same labels side by side, each under its own title (`similar`'s
     contextual and static cosine matrices), to .png / .svg (matplotlib) or .html (inline SVG)."""
@@ -156,6 +155,7 @@ def save_heatmaps(path: str | Path, matrices: Sequence[tuple[str, np.ndarray]], 
     return out
 
 
+def check_plot_path(path: str | Path) -> Path:
     """The plot file, if its suffix is one we can draw (checked before any model runs)."""
     out = Path(path)
     if out.suffix.lower() not in PLOT_SUFFIXES:
@@ -177,6 +177,7 @@ def _pyplot():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        raise MissingDependency("matplotlib", "data") from None
     return plt
 
 
@@ -195,7 +196,6 @@ def _matplotlib_plot(
     out: Path, *, kind: str, data: np.ndarray, labels: Sequence[str], title: str, groups: Sequence[int] | None
 ) -> None:
     plt = _pyplot()
-        raise MissingDependency("matplotlib", "data") from None
     n = len(labels)
     fig, ax = plt.subplots(figsize=(7, 6) if kind == "scatter" else (3 + 0.7 * n, 2 + 0.6 * n))
     try:
