@@ -240,7 +240,7 @@ def test_every_family_runs_and_keeps_the_invariants(families, name):
 def test_a_final_step_the_lens_does_not_know_is_refused(families):
     """Gemma 2's soft-capping left out of `unembed`, the last layer no longer matches the model's own
     logits: the lens says so instead of drawing a wrong picture."""
-    from tokenprism.inside.lens import lens_logits_check
+    from tokenprism.inside.logit_lens import lens_logits_check
 
     model = tokenprism.load_model(str(families["gemma2"]), engine="torch", device="cpu")
     inside = model.internals(model.tokenizer.encode(PROMPT).ids)
@@ -284,7 +284,7 @@ def test_a_lens_read_a_few_positions_at_a_time_is_the_same(tiny, tiny_torch, mon
     """With a budget of 3 rows of logits at a time (a big vocabulary's case), the same numbers."""
     import importlib
 
-    module = importlib.import_module("tokenprism.inside.lens")  # the module (the package exports the verb)
+    module = importlib.import_module("tokenprism.inside.logit_lens")  # the module (the package exports the verb)
     for model in (tiny, tiny_torch):
         whole = lens(PROMPT, model=model).to_dict()
         monkeypatch.setattr(module, "_BATCH_FLOATS", 3 * model.tokenizer.vocab_size)

@@ -28,12 +28,12 @@ def lens(prompt, model_spec, top, positions, as_json, loading):
       tokenprism lens "The capital of France is" -m gpt2 --positions last --json
     """
     from ..generation import check_prompt
-    from ..inside import lens as run_lens
-    from ..inside.lens import check_lens_options
+    from .. import inside
+    from ..inside.logit_lens import check_lens_options
 
     check_prompt(prompt)
     check_lens_options(top=top, positions=positions)  # before any load
-    result = run_lens(prompt, model=load_model_from(model_spec, loading), top=top, positions=positions)
+    result = inside.lens(prompt, model=load_model_from(model_spec, loading), top=top, positions=positions)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -65,8 +65,8 @@ def attention(prompt, model_spec, layer, head, position, plot, as_json, loading)
     """
     from ..errors import UsageError
     from ..generation import check_prompt
-    from ..inside import attention as run_attention
-    from ..inside.attention import check_attention_options
+    from .. import inside
+    from ..inside.attention_maps import check_attention_options
 
     check_prompt(prompt)
     check_attention_options(layer=layer, head=head)
@@ -74,7 +74,7 @@ def attention(prompt, model_spec, layer, head, position, plot, as_json, loading)
         from ..render.plots import check_plot_path
 
         check_plot_path(plot)  # before any load
-    result = run_attention(prompt, model=load_model_from(model_spec, loading), layer=layer, head=head)
+    result = inside.attention(prompt, model=load_model_from(model_spec, loading), layer=layer, head=head)
     if not -len(result.ids) <= position < len(result.ids):
         raise UsageError(f"--token {position} is out of range: the prompt has {len(result.ids)} tokens (0 to {len(result.ids) - 1})")
     if plot:
@@ -111,14 +111,14 @@ def attribute(prompt, target, model_spec, method, steps, as_json, loading):
       tokenprism attribute "The capital of France is" --target " Paris" -m gpt2 --json
     """
     from ..generation import check_prompt
-    from ..inside import attribute as run_attribute
+    from .. import inside
     from ..inside.attribution import check_attribute_options
 
     check_prompt(prompt)
     check_attribute_options(target=target, method=method, steps=steps)  # before any load
     if loading["engine"] == "auto":  # gradients need torch: load the model there at once, not twice
         loading = {**loading, "engine": "torch"}
-    result = run_attribute(prompt, target, model=load_model_from(model_spec, loading), method=method, steps=steps)
+    result = inside.attribute(prompt, target, model=load_model_from(model_spec, loading), method=method, steps=steps)
     if as_json:
         emit_json(result.to_dict())
     else:

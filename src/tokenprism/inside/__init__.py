@@ -10,9 +10,9 @@ All three read the `Model` protocol (`internals`, `unembed`), so they work on th
 
 from __future__ import annotations
 
-from .attention import Attention, AttentionLayer, attention
+from .attention_maps import Attention, AttentionLayer, attention
 from .attribution import Attribution, Completeness, attribute
-from .lens import Lens, LensCell, LensLayer, lens
+from .logit_lens import Lens, LensCell, LensLayer, lens
 
 __all__ = ["lens", "Lens", "LensLayer", "LensCell", "attention", "Attention", "AttentionLayer", "attribute",
            "Attribution", "Completeness"]

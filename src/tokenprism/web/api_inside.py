@@ -48,11 +48,11 @@ async def lens(body: LensRequest, request: Request) -> JSON:
 
 
 def _lens(st: ServerState, body: LensRequest) -> dict[str, Any]:
-    from ..inside import lens as run_lens
-    from ..inside.lens import check_lens_options
+    from .. import inside
+    from ..inside.logit_lens import check_lens_options
 
     check_lens_options(top=body.top, positions=body.positions)
-    result = run_lens(body.prompt, model=_model(st, body.model, body.prompt), top=body.top, positions=body.positions)
+    result = inside.lens(body.prompt, model=_model(st, body.model, body.prompt), top=body.top, positions=body.positions)
     return {**result.to_dict(), "ids": result.ids, "notes": list(result.notes)}
 
 
@@ -63,9 +63,9 @@ async def attention(body: AttentionRequest, request: Request) -> JSON:
 
 
 def _attention(st: ServerState, body: AttentionRequest) -> dict[str, Any]:
-    from ..inside import attention as run_attention
+    from .. import inside
 
-    result = run_attention(body.prompt, model=_model(st, body.model, body.prompt))
+    result = inside.attention(body.prompt, model=_model(st, body.model, body.prompt))
     n = len(result.ids)
     if not -n <= body.position < n:
         raise UsageError(f"position {body.position} is out of range: the prompt has {n} tokens (0 to {n - 1})")
@@ -84,9 +84,9 @@ async def attribute(body: AttributeRequest, request: Request) -> JSON:
 
 
 def _attribute(st: ServerState, body: AttributeRequest) -> dict[str, Any]:
-    from ..inside import attribute as run_attribute
+    from .. import inside
 
-    result = run_attribute(body.prompt, body.target, model=_model(st, body.model, body.prompt), method=body.method,
+    result = inside.attribute(body.prompt, body.target, model=_model(st, body.model, body.prompt), method=body.method,
                            steps=body.steps)
     return {**result.to_dict(), "ids": result.ids, "target_tokens": result.target_tokens, "logprob": result.logprob,
             "notes": list(result.notes)}
