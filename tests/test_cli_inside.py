@@ -111,3 +111,27 @@ def test_help_has_examples(capsys):
     for command in ("lens", "attention", "attribute"):
         code, out, _ = run(capsys, command, "--help")
         assert code == 0 and f"tokenprism {command} " in out and "Examples" in out
+
+
+def test_generate_show_attention_is_what_each_step_saw(capsys):
+    """Each step's row, taken from one pass over prompt + new ids, equals the last row of a pass over
+    only what that step had (causal attention), and the JSON names the tokens looked at."""
+    import numpy as np
+
+    from tokenprism import load_model
+    from tokenprism.cli import main
+
+    assert main(["generate", "def add(a, b):", "-n", "4", "--show-attention", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    model = load_model("prism-tiny")
+    ids = data["prompt_ids"] + [s["id"] for s in data["steps"]]
+    assert [row["step"] for row in data["attention"]] == [1, 2, 3, 4]
+    for row in data["attention"]:
+        upto = len(data["prompt_ids"]) + row["step"] - 1  # the ids the step had read
+        weights = model.internals(ids[:upto], attentions=True, last=True).attentions
+        looked = np.concatenate([w[:, -1] for w in weights]).mean(axis=0)
+        best = [spot["position"] for spot in row["looked_at"]]
+        assert best == list(np.argsort(-looked, kind="stable")[:3])
+        assert [spot["weight"] for spot in row["looked_at"]] == pytest.approx([looked[j] for j in best], abs=1e-5)
+    assert main(["generate", "def add(a, b):", "-n", "2", "--show-attention"]) == 0
+    assert "where each step looked" in capsys.readouterr().out

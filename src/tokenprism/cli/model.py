@@ -114,10 +114,11 @@ def _tokens(n: int) -> str:
 @click.option("--system", default=None, help="System message (with --chat).")
 @click.option("--show-top", type=int, default=5, show_default=True, help="Alternatives reported per step (0: none).")
 @click.option("--stream", is_flag=True, help="Print the text as it is generated (with --json: one JSON line per step).")
+@click.option("--show-attention", is_flag=True, help="After generating: where the position that chose each new token looked.")
 @json_option
 @loading_options
 def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed, stop, chat, system, show_top,
-             stream, as_json, loading):
+             stream, show_attention, as_json, loading):
     """Generate text one token at a time and show every step: the token, its probability, the alternatives.
 
     \b
@@ -125,6 +126,7 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
       tokenprism generate "def fibonacci(n):" -n 30
       tokenprism generate "import " --temperature 0.8 --top-k 20 --seed 1 --json
       tokenprism generate "What is a token?" -m microsoft/Phi-3-mini-4k-instruct --chat --stream
+      tokenprism generate "def add(a, b):" -n 8 --show-attention
     """
     from .. import generation
     from ..run import check_sampling
@@ -137,7 +139,8 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
     console = new_console()
     if as_json:
         gen = generation.generate(prompt, model=model, on_step=_json_line if stream else None, **settings)
-        emit_json(gen.to_dict())
+        looked = {"attention": _steps_looked(model, gen)} if show_attention else {}
+        emit_json({**gen.to_dict(), **looked})
     elif stream:
         gen = _stream(console, model, prompt, settings)
     else:
@@ -152,9 +155,22 @@ def generate(prompt, model_spec, max_new_tokens, temperature, top_k, top_p, seed
         gen = run_live(console, lambda on_step: generation.generate(prompt, model=model, on_step=on_step, **settings),
                         show_top=show_top > 0)
         console.print(generation_view(gen, show_steps=False))
+    if show_attention and not as_json:
+        from ..render.inside import steps_attention_view
+
+        console.print(steps_attention_view(_steps_looked(model, gen)))
     if not chat:
         _note_bundled(new_console(stderr=True) if (as_json or stream) else console, model_spec, prompt)
     finish(gen)
+
+
+def _steps_looked(model: Any, gen: Any) -> list[dict[str, Any]]:
+    """Where each step looked: one causal pass over the prompt and the new ids gives every step's
+    attention exactly as the step saw it (a position never sees what comes after it)."""
+    from ..inside.attention_maps import attention_over
+
+    ids = list(gen.prompt_ids) + gen.ids
+    return attention_over(model, ids, prompt=gen.prompt + gen.text).where_steps_looked(len(gen.prompt_ids))
 
 
 def _assemble(*parts: Any) -> Any:

@@ -24,7 +24,7 @@ from .prompt import prompt_ids
 if TYPE_CHECKING:
     from ..models import Model
 
-__all__ = ["attention", "Attention", "AttentionLayer", "check_attention_options"]
+__all__ = ["attention", "attention_over", "Attention", "AttentionLayer", "check_attention_options"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,18 @@ class Attention:
         picked = [lay.weights[[_head_index(lay, head)] if head is not None else slice(None), row] for lay in self._layers(layer)]
         return np.concatenate(picked).mean(axis=0)
 
+    def where_steps_looked(self, start: int, *, top: int = 3) -> list[dict[str, Any]]:
+        """For each token a generation wrote (from position `start` on): where the position that chose it
+        looked, the `top` positions by weight averaged over layers and heads."""
+        found = []
+        for position in range(start, len(self.ids)):
+            looked = self.looked_at(position - 1)
+            best = np.argsort(-looked, kind="stable")[:top]
+            found.append({"step": position - start + 1, "id": self.ids[position], "token": self.tokens[position],
+                          "looked_at": [{"position": int(j), "id": self.ids[j], "token": self.tokens[j], "weight": float(looked[j])}
+                                        for j in best]})
+        return found
+
     def _layers(self, layer: int | None) -> list[AttentionLayer]:
         if layer is None:
             return self.layers
@@ -111,6 +123,16 @@ def attention(
     check_attention_options(layer=layer, head=head)
     model = as_model(model)
     ids, notes = prompt_ids(model, prompt)
+    return attention_over(model, ids, prompt=prompt, layer=layer, head=head, last=last, notes=notes)
+
+
+def attention_over(
+    model: Model, ids: list[int], *, prompt: str, layer: int | None = None, head: int | None = None, last: bool = False,
+    notes: list[str] | tuple[str, ...] = (),
+) -> Attention:
+    """`attention` over ids already made (a prompt and what a generation wrote after it: causal attention
+    over the whole sequence in one pass is what each step saw when it was made)."""
+    check_attention_options(layer=layer, head=head)
     weights = model.internals(ids, attentions=True, last=last).attentions or []
     total, heads = len(weights), weights[0].shape[0] if weights else 0
     numbers = [_layer_number(layer, total)] if layer is not None else list(range(1, total + 1))

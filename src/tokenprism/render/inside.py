@@ -226,3 +226,14 @@ def inside_explain(result: Lens, att: Attention, *, top: int = 3) -> Group:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def steps_attention_view(looked: list[dict]) -> Group:
+    """`generate --show-attention`: for each new token, where the position that chose it looked most."""
+    lines: list = [Text("where each step looked (attention averaged over layers and heads)", style="bold")]
+    for row in looked:
+        spots = Text()
+        for n, spot in enumerate(row["looked_at"]):
+            spots.append_text(Text.assemble(("" if n == 0 else " · "), token_chip(spot["id"], spot["token"]), f" {spot['weight']:.0%}"))
+        lines.append(Text.assemble(f"{row['step']:>5}  ", token_chip(row["id"], row["token"]), "  ← ", spots))
+    return Group(*lines)
