@@ -275,6 +275,8 @@ def test_book_preset_on_a_server_started_with_folders(browser, folder_server) ->
     ticked = page.eval_on_selector_all("#cmp-specs input", "n => n.map(i => [i.value, i.checked, i.disabled])")
     assert [v for v, on, _ in ticked if on] == stand_ins
     assert all(not disabled for _, _, disabled in ticked)  # every configured tokenizer stays selectable
+    chips = page.eval_on_selector_all("#cmp-specs .chip", "n => n.map(c => [c.textContent, c.title])")
+    assert chips[:4] == [[Path(s).name, s] for s in specs[:4]]  # short labels, the full path on hover
     assert page.eval_on_selector_all("#cmp-rows .cmp-err", "n => n.length") == 0  # no red error rows
     missing = dict(page.eval_on_selector_all("#cmp-preset .missing", "n => n.map(x => [x.dataset.spec, x.textContent])"))
     assert set(missing) == {"bert-base-cased", "gpt-4", "bigcode/starcoder2-15b", "facebook/galactica-1.3b", "microsoft/Phi-3-mini-4k-instruct"}

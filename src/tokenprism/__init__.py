@@ -12,6 +12,7 @@ transformers, no ray until a model or engine is asked for.
 
 from __future__ import annotations
 
+import warnings
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,10 @@ from .errors import (
 from .types import Decoding, Encoding, Token
 
 __version__ = "0.1.0"
+
+# In a notebook without ipywidgets, the first import of huggingface_hub or transformers makes tqdm warn
+# "IProgress not found" in red; tokenprism turns those libraries' bars off, so the warning only alarms.
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 # public name → module that defines it
 _LAZY = {

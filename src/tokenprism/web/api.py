@@ -154,12 +154,14 @@ def features(settings: Settings) -> dict[str, Optional[str]]:
 async def config(request: Request) -> JSON:
     """What this server offers: its tokenizers and models, its limits, which tabs work."""
     from ..compare import BOOK_TEXT, PRESETS
+    from ..tokenizers.registry import spec_label
     from .presets import preset_status
 
     s = state(request).settings
     return JSON({**s.public(), "features": features(s), "presets": {k: list(v) for k, v in PRESETS.items()},
                  # per preset: the configured specs that stand for its tokenizers, and why the others are missing
                  "preset_status": {k: preset_status(s, k) for k in PRESETS},
+                 "labels": {spec: spec_label(spec) for spec in (*s.tokenizers, *s.models, *s.embedding_models)},
                  "book_text": BOOK_TEXT, "version": __version__})
 
 

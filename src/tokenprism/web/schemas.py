@@ -199,6 +199,7 @@ class ConfigResponse(BaseModel):
     preset_status: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description='Per preset: {"specs": the configured specs that stand for its tokenizers, '
                                           '"missing": {spec: why it is not on this server}}.')
+    labels: dict[str, str] = Field(default_factory=dict, description="Each configured spec's short label (a folder by its name).")
     book_text: str
     version: str
 

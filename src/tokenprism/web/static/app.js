@@ -221,8 +221,10 @@
   // ---------------------------------------------------------------- config and tabs
   let config = null;
 
+  // A spec's short label (a folder by its name, a Hub id as it is), from the server; the full spec on hover.
+  const label = (spec) => (config && config.labels && config.labels[spec]) || spec;
   function fillSelect(select, options) {
-    select.replaceChildren(...options.map((o) => el("option", { value: o, text: o })));
+    select.replaceChildren(...options.map((o) => el("option", { value: o, text: label(o), title: o })));
   }
 
   function showTab(name) {
@@ -447,7 +449,7 @@
     config.tokenizers.forEach((spec, k) => {
       const input = el("input", { type: "checkbox", value: spec, checked: k < 8 });
       input.addEventListener("change", () => { compareState.preset = null; runCompare(); });
-      box.append(el("label", { class: "chip", title: spec }, input, spec));
+      box.append(el("label", { class: "chip", title: spec }, input, label(spec)));
     });
     $("cmp-text").value = config.book_text;
     $("cmp-text").addEventListener("input", debounce(runCompare, 300));
@@ -503,7 +505,7 @@
   }
 
   function compareRow(row, dis) {
-    const name = el("div", { class: "cmp-name", text: row.tokenizer });
+    const name = el("div", { class: "cmp-name", text: label(row.tokenizer), title: row.tokenizer });
     if (row.error) {
       return el("div", { class: "cmp-row", "data-tokenizer": row.tokenizer }, name,
         el("div", { class: "cmp-err", text: "not available: " + row.error }));
