@@ -272,7 +272,7 @@
     setupInfill();
     setupEmbed();
     // Tabs kept in their own files (inside.js) register a setup in window.tokenprismTabs; they get the page's helpers.
-    const page = { $, el, svg, api, isAbort, showTip, hideTip, fmtProb, idColour, oneLine, visibleWhitespace, fillSelect,
+    const page = { $, el, svg, api, isAbort, showTip, hideTip, fmtProb, idColour, chainColours, oneLine, visibleWhitespace, fillSelect,
       markUnavailable, config };
     for (const setup of window.tokenprismTabs || []) setup(page);
     const wanted = location.hash.slice(1);
