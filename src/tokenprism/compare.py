@@ -8,7 +8,6 @@ the places where they cut the text differently.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -94,7 +93,7 @@ class ComparisonRow:
     def to_dict(self) -> dict[str, Any]:
         if self.encoding is None:
             return self.summary()
-        return {**self.summary(), "ids": list(self.encoding.ids), "tokens": [t.to_dict() for t in self.encoding.tokens]}
+        return {**self.summary(), "ids": list(self.encoding.ids), "tokens": self.encoding.token_dicts()}
 
 
 @dataclass(frozen=True)
@@ -211,38 +210,26 @@ def count_unknown(tok: Tokenizer, enc: Encoding) -> int:
 
 
 # --- where the tokenizers cut the text differently ------------------------------------------------------
-@dataclass(frozen=True)
-class _Cuts:
-    """One tokenizer's view of the character positions of a text."""
-
-    covered: list[bool]  # covered[c]: some token covers character c
-    across: list[bool]  # across[p]: a token spans over position p (so no cut there)
-
-    def has_opinion(self, p: int) -> bool:
-        # A tokenizer that dropped the character on either side (BERT drops spaces) says nothing here.
-        return self.covered[p - 1] and self.covered[p]
-
-    def cuts(self, p: int) -> bool:
-        return not self.across[p]
+# Everything here is linear in the text and the tokens (numpy over character positions, one
+# searchsorted per span): 100 KB with eight tokenizers takes a fraction of a second.
 
 
-def _cuts(text_len: int, offsets: Sequence[tuple[int, int]]) -> _Cuts:
-    cover = [0] * (text_len + 1)
-    over = [0] * (text_len + 2)
-    for s, e in offsets:
-        if e > s:
-            cover[s] += 1
-            cover[e] -= 1
-            if e - s > 1:
-                over[s + 1] += 1
-                over[e] -= 1
-    covered, across, run_c, run_a = [], [], 0, 0
-    for p in range(text_len + 1):
-        run_c += cover[p]
-        run_a += over[p]
-        covered.append(run_c > 0)
-        across.append(run_a > 0)
-    return _Cuts(covered, across)
+def _cuts(text_len: int, offsets: Sequence[tuple[int, int]]) -> tuple[Any, Any]:
+    """One tokenizer's view of the positions 0..n of a text: covered[c] (some token covers character
+    c) and across[p] (a token spans over position p, so there is no cut there)."""
+    import numpy as np
+
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    starts, ends = spans[:, 0], spans[:, 1]
+    wide = ends > starts
+    cover = np.zeros(text_len + 2, dtype=np.int64)
+    np.add.at(cover, starts[wide], 1)
+    np.add.at(cover, ends[wide], -1)
+    long = ends - starts > 1
+    over = np.zeros(text_len + 2, dtype=np.int64)
+    np.add.at(over, starts[long] + 1, 1)
+    np.add.at(over, ends[long], -1)
+    return np.cumsum(cover)[: text_len + 1] > 0, np.cumsum(over)[: text_len + 1] > 0
 
 
 def find_disagreements(encodings: dict[str, Encoding]) -> list[Disagreement]:
@@ -251,49 +238,55 @@ def find_disagreements(encodings: dict[str, Encoding]) -> list[Disagreement]:
     Each stretch runs between the nearest positions where all tokenizers agree; positions inside
     one character (byte-level fragments) are never cuts, since offsets are in characters.
     """
+    import numpy as np
+
     if len(encodings) < 2:
         return []
     text = next(iter(encodings.values())).text
     n = len(text)
-    views = {name: _cuts(n, enc.offsets) for name, enc in encodings.items()}
-    agreed, disputed = [0], []
-    for p in range(1, n):
-        votes = [v.cuts(p) for v in views.values() if v.has_opinion(p)]
-        if all(votes):  # every tokenizer that kept both neighbours cuts here (or none did)
-            agreed.append(p)
-        elif any(votes):
-            disputed.append(p)
-    agreed.append(n)
-    spans: list[tuple[int, int]] = []
-    for p in disputed:
-        i = bisect_left(agreed, p)
-        span = (agreed[i - 1], agreed[i])
-        if not spans or spans[-1] != span:
-            spans.append(span)
-    return [_disagreement(text, s, e, encodings) for s, e in spans]
+    if n < 2:
+        return []
+    all_cut = np.ones(n - 1, dtype=bool)  # positions 1..n-1
+    any_cut = np.zeros(n - 1, dtype=bool)
+    for enc in encodings.values():
+        covered, across = _cuts(n, enc.offsets)
+        # a tokenizer that dropped the character on either side (BERT drops spaces) says nothing here
+        opinion = covered[: n - 1] & covered[1:n]
+        cuts = ~across[1:n]
+        all_cut &= ~opinion | cuts
+        any_cut |= opinion & cuts
+    agreed = np.concatenate(([0], np.flatnonzero(all_cut) + 1, [n]))
+    disputed = np.flatnonzero(~all_cut & any_cut) + 1
+    right = np.unique(np.searchsorted(agreed, disputed))  # the agreed position after each disputed one
+    starts, ends = agreed[right - 1], agreed[right]
+    tokens = {name: _Overlaps(enc).labels_in(starts, ends) for name, enc in encodings.items()}
+    return [Disagreement(start=a, end=b, text=text[a:b], tokens={name: tokens[name][k] for name in encodings})
+            for k, (a, b) in enumerate(zip(starts.tolist(), ends.tolist()))]
 
 
-def _disagreement(text: str, start: int, end: int, encodings: dict[str, Encoding]) -> Disagreement:
-    return Disagreement(
-        start=start, end=end, text=text[start:end],
-        tokens={name: [t.label for t in _overlapping(enc, start, end)] for name, enc in encodings.items()},
-    )
+class _Overlaps:
+    """The labels of an encoding's tokens that cover part of [start, end), found by bisection: its
+    tokens with a width, sorted by start, and the furthest any of them reaches up to each."""
 
+    def __init__(self, enc: Encoding) -> None:
+        import numpy as np
 
-def _overlapping(enc: Encoding, start: int, end: int) -> list:
-    """The tokens of `enc` that cover part of [start, end) (zero-width added tokens never do)."""
-    index = enc.__dict__.get("_tp_start_index")
-    if index is None:  # (start, token) of the tokens with a width, in text order
-        index = enc.__dict__["_tp_start_index"] = sorted(
-            ((t.start, t.index) for t in enc.tokens if t.end > t.start)
-        )
-    starts = [s for s, _ in index]
-    lo = bisect_right(starts, start)
-    # step back over tokens that start before `start` but reach into the span
-    while lo > 0 and enc.tokens[index[lo - 1][1]].end > start:
-        lo -= 1
-    picked = [enc.tokens[i] for _, i in index[lo : bisect_left(starts, end)]]
-    return [t for t in picked if t.end > start]
+        spans = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        wide = np.flatnonzero(spans[:, 1] > spans[:, 0])  # (zero-width added tokens cover nothing)
+        self.order = wide[np.argsort(spans[wide, 0], kind="stable")]
+        self.starts, self.ends = spans[self.order, 0], spans[self.order, 1]
+        self.reach = np.maximum.accumulate(self.ends) if len(self.ends) else self.ends
+        self.labels = enc.labels
+
+    def labels_in(self, starts: Any, ends: Any) -> list[list[str]]:
+        """For each span [starts[k], ends[k]), the labels of the tokens covering part of it."""
+        import numpy as np
+
+        los = np.searchsorted(self.reach, starts, side="right").tolist()  # the first token reaching past the start
+        his = np.searchsorted(self.starts, ends, side="left").tolist()
+        labels, order, token_ends = self.labels, self.order, self.ends
+        return [[labels[i] for i in order[lo:hi][token_ends[lo:hi] > start].tolist()]
+                for lo, hi, start in zip(los, his, starts.tolist())]
 
 
 def _ratio(a: int, b: int) -> float:

@@ -129,19 +129,29 @@ class Encoding:
 
     @cached_property
     def pieces(self) -> list[str]:
-        piece = self._tokenizer.id_to_piece
-        return [piece(i) for i in self.ids]
+        return _per_id(self.ids, self._tokenizer.id_to_piece)
 
     @cached_property
     def data(self) -> list[bytes]:
         """Each token's bytes (for special tokens: the UTF-8 of their string)."""
-        token_bytes = self._tokenizer.token_bytes
-        return [token_bytes(i) for i in self.ids]
+        return _per_id(self.ids, self._tokenizer.token_bytes)
 
     @cached_property
     def special(self) -> list[bool]:
         is_special = self._tokenizer.is_special
         return [is_special(i) for i in self.ids]
+
+    @cached_property
+    def labels(self) -> list[str]:
+        """What a display shows for each token (`Token.label`)."""
+        return _per_id(self.ids, self._tokenizer.label)
+
+    @cached_property
+    def fragments(self) -> list[bool]:
+        """True for tokens that hold part of a character (shown as their bytes)."""
+        whole: dict[bytes, bool] = {}
+        return [not sp and not (d.isascii() or whole.get(d) or whole.setdefault(d, is_whole_utf8(d)))
+                for sp, d in zip(self.special, self.data)]
 
     @cached_property
     def from_text(self) -> list[bool]:
@@ -165,10 +175,10 @@ class Encoding:
 
     def __iter__(self) -> Iterator[Token]:
         text = self.text
-        for i, (tid, piece, (s, e), data, sp, ft) in enumerate(
-            zip(self.ids, self.pieces, self.offsets, self.data, self.special, self.from_text)
+        for i, (tid, piece, (s, e), data, sp, fr, ft) in enumerate(
+            zip(self.ids, self.pieces, self.offsets, self.data, self.special, self.fragments, self.from_text)
         ):
-            yield Token(i, tid, piece, text[s:e], s, e, data, sp, not sp and not is_whole_utf8(data), ft)
+            yield Token(i, tid, piece, text[s:e], s, e, data, sp, fr, ft)
 
     def head(self, n: int) -> list[Token]:
         """The first `n` tokens, without building views of the rest (a display of 50 MB shows a few
@@ -199,10 +209,21 @@ class Encoding:
             "text": self.text,
             "count": self.count,
             "ids": list(self.ids),
-            "tokens": [t.to_dict() for t in self.tokens],
+            "tokens": self.token_dicts(),
             "lossless": self.lossless,
             "notes": list(self.notes),
         }
+
+    def token_dicts(self) -> list[dict[str, Any]]:
+        """`[t.to_dict() for t in enc.tokens]`, built from the columns without a `Token` per token
+        (what `tokenize --json` prints: its cost per token is flat, whatever the text's length)."""
+        text, hexes = self.text, _per_id(self.data, lambda d: d.hex(" "))
+        return [
+            {"id": i, "piece": p, "text": text[s:e], "start": s, "end": e, "special": sp, "fragment": fr,
+             "from_text": ft, "bytes": h}
+            for i, p, (s, e), sp, fr, ft, h in zip(self.ids, self.pieces, self.offsets, self.special, self.fragments,
+                                                   self.from_text, hexes)
+        ]
 
     def to_numpy(self, dtype: str = "int64") -> Any:
         import numpy as np
@@ -216,6 +237,12 @@ class Encoding:
 
     def __repr__(self) -> str:
         return f"Encoding(tokenizer={self.tokenizer!r}, count={self.count}, ids={self.ids[:8]!r}{'…' if self.count > 8 else ''})"
+
+
+def _per_id(keys: Sequence[Any], value: Callable[[Any], Any]) -> list[Any]:
+    """`[value(k) for k in keys]`, calling `value` once per distinct key (a text repeats its tokens)."""
+    seen: dict[Any, Any] = {}
+    return [seen[k] if k in seen else seen.setdefault(k, value(k)) for k in keys]
 
 
 class Decoding(NamedTuple):

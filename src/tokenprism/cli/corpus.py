@@ -22,7 +22,7 @@ from ._io import emit_json
 @click.option("--ray-address", help="Address of an existing Ray cluster (default: start a local Ray).")
 @click.option("--ids-engine", type=click.Choice(["auto", "fast", "reference"]), default="auto", show_default=True,
               help="fast: each tokenizer's fastest verified engine ([fast] extra), spot-checked against its own "
-                   "library; reference: the library itself; auto: fast from 2 MB of text.")
+                   "library; reference: the library itself; auto: fast from 4 MB of text.")
 @click.option("--top", default=10, show_default=True, help="How many most frequent tokens to keep per row.")
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")

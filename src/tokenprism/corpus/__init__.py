@@ -3,9 +3,10 @@ lossless share, vocabulary used, most frequent tokens; per tokenizer and per gro
 
 Memory is bounded whatever the corpus size: text is read in 1 MiB blocks and handed on in parts
 of about 64 Ki characters; a few batches (`batch_chars`, 1 Mi characters by default; with Ray
-one window of 64 MiB of them) are held with their ids, and each tokenizer keeps one count per
+one window of 256 MiB of them) are held with their ids, and each tokenizer keeps one count per
 vocabulary id per group. Roughly: 8 bytes × vocab size × groups × tokenizers + about 100 bytes
-per character of one batch, times the batches in flight (see `engines.run_local`).
+per character of one batch (10 with a fast id engine's flat arrays), times the batches in flight
+(see `engines.run_local`).
 
 >>> stats = corpus_stats(read_corpus(["corpus/"]), ["gpt2", "cl100k_base"])     # doctest: +SKIP
 >>> stats.row("gpt2").bytes_per_token                                           # doctest: +SKIP
@@ -72,10 +73,6 @@ def corpus_stats(
     fold = Fold(names, specs, [TokenizerJob.of(tok, name=n, ids_engine=policy) for n, tok in zip(names, toks)],
                 ids_engine=policy)
     started = time.perf_counter()
-    if isinstance(documents, CorpusReader) and documents.cut is None:
-        from ..tokenizers.cuts import TextCutter
-
-        documents.cut = TextCutter(toks)  # long texts cut only where every tokenizer's ids stay exact
     tallies, runs = _fold_all(run, documents, fold, batch_chars=batch_chars, address=ray_address, progress=progress)
     switched = [n for n in names if runs.get(n) and runs[n].switched]
     again = _read_again(documents) if switched else None

@@ -24,7 +24,8 @@ from ..errors import MissingDependency, UsageError
 if TYPE_CHECKING:
     from ..tokenizers.base import Tokenizer
 
-__all__ = ["Engine", "ENGINES", "get_engine", "batches", "run_local", "run_ray", "import_ray", "start_ray", "ray_spec"]
+__all__ = ["Engine", "ENGINES", "get_engine", "batches", "run_local", "run_ray", "import_ray", "start_ray", "ray_spec",
+           "ray_actors"]
 
 T = TypeVar("T")
 B = TypeVar("B")
@@ -32,8 +33,12 @@ R = TypeVar("R")
 
 #: Batches worked on ahead of the one whose result the caller waits for (see run_local).
 AHEAD = 2
-#: Pickled batches sent to Ray at a time: the most the driver holds (memory stays bounded).
-RAY_WINDOW_BYTES = 64 << 20
+#: Pickled batches sent to Ray at a time: the most the driver holds (memory stays bounded). Each window
+#: starts its own actors, which load the tokenizers and choose their id engines (a second or two each):
+#: a window is worth a few seconds of every actor's work.
+RAY_WINDOW_BYTES = 256 << 20
+#: CPUs each Ray actor is given (its id engines use that many threads).
+RAY_CPUS_PER_ACTOR = 1
 
 
 class Engine(Protocol):
@@ -116,19 +121,20 @@ def import_ray() -> Any:
 
 
 def start_ray(ray: Any, address: str | None) -> None:
-    if ray.is_initialized():
-        return
-    # Workers resolve tokenizers themselves: give them the same Hub cache, offline mode and ranks folder.
-    env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
-    runtime_env = {"env_vars": env} if env else None
-    if address:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
-    else:
-        ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+    if not ray.is_initialized():
+        # Workers resolve tokenizers themselves: give them the same Hub cache, offline mode and ranks folder.
+        env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
+        runtime_env = {"env_vars": env} if env else None
+        if address:
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+        else:
+            ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
     # our own progress bar shows progress; Ray Data's bars and INFO lines would garble it
     import logging
 
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.execution_options.preserve_order = True  # results in batch order, as they come
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
@@ -139,18 +145,35 @@ def ray_spec(tok: Tokenizer) -> str:
     return tok.name
 
 
-class _RayTask:
-    """A Ray Data batch function: unpickles each batch, works on it, returns the pickled result
-    with the batch's place in the order."""
+class _RayActor:
+    """A Ray Data callable class: each actor unpickles the work once and prepares it (a corpus fold
+    loads its tokenizers and chooses their id engines, `Fold.prepare`), then works on one pickled
+    batch per row and returns the pickled result. Its engines get the actor's CPUs, not the node's."""
 
-    def __init__(self, work: Callable[[Any], Any]) -> None:
-        self.work = work
+    def __init__(self, work: bytes, cpus: int) -> None:
+        # gigatoken's (rayon's) and quicktok's/tiktoken's thread pools: as many threads as CPUs given
+        os.environ["RAYON_NUM_THREADS"] = os.environ["TOKENPRISM_THREADS"] = str(cpus)
+        self.work = pickle.loads(work)
+        prepare = getattr(self.work, "prepare", None)
+        if prepare is not None:
+            prepare()
 
     def __call__(self, rows: dict[str, Any]) -> dict[str, Any]:
         import numpy as np
 
         results = [pickle.dumps(self.work(pickle.loads(b))) for b in rows["batch"]]
         return {"order": rows["order"], "result": np.array(results, dtype=object)}
+
+
+def ray_actors(ray: Any) -> int:
+    """How many actors work at once: $TOKENPRISM_RAY_ACTORS, else one per `RAY_CPUS_PER_ACTOR` CPUs
+    of the cluster."""
+    given = os.environ.get("TOKENPRISM_RAY_ACTORS", "").strip()
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise UsageError(f"TOKENPRISM_RAY_ACTORS={given!r}: give a number of actors, 1 or more")
+        return int(given)
+    return max(1, int(ray.cluster_resources().get("CPU", 1)) // RAY_CPUS_PER_ACTOR)
 
 
 def _windows(batches: Iterable[Any], max_bytes: int) -> Iterator[list[dict[str, Any]]]:
@@ -169,14 +192,18 @@ def _windows(batches: Iterable[Any], max_bytes: int) -> Iterator[list[dict[str, 
 
 
 def run_ray(batches: Iterable[B], work: Callable[[B], R], *, address: str | None = None) -> Iterator[R]:
-    """Work with Ray Data, one window of at most `RAY_WINDOW_BYTES` of pickled batches at a time,
-    each batch one Ray row; the results come back in batch order."""
+    """Work with Ray Data in actors (`map_batches` with a callable class, `ray_actors` of them, each
+    holding the loaded work), one window of at most `RAY_WINDOW_BYTES` of pickled batches at a time,
+    each batch one row; the results come back in batch order."""
     ray = import_ray()
     start_ray(ray, address)
-    task = _RayTask(work)
+    actors = ray_actors(ray)
+    payload = pickle.dumps(work)
     for window in _windows(batches, RAY_WINDOW_BYTES):
-        ds = ray.data.from_items(window).map_batches(task, batch_size=1, batch_format="numpy")
-        for row in sorted(ds.iter_rows(), key=lambda r: int(r["order"])):
+        ds = ray.data.from_items(window).map_batches(
+            _RayActor, fn_constructor_kwargs={"work": payload, "cpus": RAY_CPUS_PER_ACTOR},
+            concurrency=min(actors, len(window)), num_cpus=RAY_CPUS_PER_ACTOR, batch_size=1, batch_format="numpy")
+        for row in ds.iter_rows():  # (in order: start_ray sets preserve_order)
             yield pickle.loads(row["result"])
 
 

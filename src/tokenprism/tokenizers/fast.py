@@ -43,8 +43,9 @@ __all__ = ["ENGINE_ENV", "SAMPLE_EVERY", "MIN_BYTES", "fast_installed", "choose_
 ENGINE_ENV = "TOKENPRISM_IDS_ENGINE"
 #: One document in this many is re-encoded by the reference during a run (besides the rare-script ones).
 SAMPLE_EVERY = 1000
-#: Below this much text a fast engine is not worth its choosing (loading it and the probes take ~0.5 s).
-MIN_BYTES = 2 << 20
+#: Below this much text a fast engine is not worth its choosing (importing and loading it and running
+#: the probes take a second or so, what a reference backend takes for a few MB).
+MIN_BYTES = 4 << 20
 
 _lock = threading.Lock()
 

@@ -81,6 +81,12 @@ class IdRows(Sequence):
         return self.ids.row(k)
 
 
+def engine_threads() -> int:
+    """Threads an engine may use: $TOKENPRISM_THREADS (a Ray actor's CPUs), else every core."""
+    given = os.environ.get("TOKENPRISM_THREADS", "")
+    return int(given) if given.isdigit() and int(given) > 0 else (os.cpu_count() or 1)
+
+
 def version_of(package: str) -> str:
     try:
         return metadata.version(package)
@@ -153,9 +159,11 @@ def _gigatoken(tok: Tokenizer) -> IdEngine | None:
         scheme = _gigatoken_scheme(tok.encoding._pat_str)
         if scheme is None:
             return None
+        specials = dict(tok.special_tokens)
+        if os.path.isfile(tok.source) and tok.source.endswith(".tiktoken"):  # its own ranks file (the probes check it)
+            return GigatokenEngine(gigatoken.Tokenizer.from_tiktoken(tok.source, pretokenizer=scheme, special_tokens=specials))
         with _ranks_file(tok.encoding._mergeable_ranks) as path:
-            return GigatokenEngine(gigatoken.Tokenizer.from_tiktoken(path, pretokenizer=scheme,
-                                                                     special_tokens=dict(tok.special_tokens)))
+            return GigatokenEngine(gigatoken.Tokenizer.from_tiktoken(path, pretokenizer=scheme, special_tokens=specials))
     return None
 
 
@@ -210,7 +218,7 @@ class _ranks_file:
 class QuicktokEngine(IdEngine):
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        self.threads = os.cpu_count() or 1
+        self.threads = engine_threads()
         self.name = f"quicktok {version_of('quicktok-v1')} ({engine.name})"
 
     def encode_flat(self, texts: Sequence[str]) -> FlatIds:
@@ -249,7 +257,7 @@ def _quicktok(tok: Tokenizer) -> IdEngine | None:
 class TiktokenEngine(IdEngine):
     def __init__(self, encoding: Any) -> None:
         self.encoding = encoding
-        self.threads = os.cpu_count() or 1
+        self.threads = engine_threads()
         self.name = f"tiktoken {version_of('tiktoken')} (ranks from the tokenizer's merges)"
 
     def encode_flat(self, texts: Sequence[str]) -> FlatIds:
