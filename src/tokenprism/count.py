@@ -1,13 +1,18 @@
-"""Token counts of files and folders: `tokenprism count`."""
+"""Token counts of files and folders: `tokenprism count`.
+
+Small files are read whole and encoded in batches; a file above `files.STREAM_BYTES` is read block
+by block and counted a part at a time (`streamed.count_blocks`), so memory stays bounded whatever
+the files' sizes. Only regular files are read; what is skipped is reported with the reason.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import UsageError
-from .files import iter_files, read_text_file
+from .files import STREAM_BYTES, TextBlocks, iter_files, read_text_file
 from .tokenizers.base import Tokenizer
 
 __all__ = ["FileCount", "CountReport", "count_paths"]
@@ -27,6 +32,8 @@ class CountReport:
     files: list[FileCount] = field(default_factory=list)
     skipped_binary: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    #: (path, why) for what was not read: FIFOs, devices, symlinks out of the folder, bad .gitignore lines
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -39,7 +46,12 @@ class CountReport:
             "files": [f.__dict__ for f in self.files],
             "skipped_binary": self.skipped_binary,
             "unreadable": self.unreadable,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
         }
+
+
+#: Characters of small files held before they are encoded together.
+_PENDING_CHARS = 8 << 20
 
 
 def count_paths(tokenizer: Tokenizer, paths: list[Path], *, respect_gitignore: bool = True, batch: int = 256) -> CountReport:
@@ -54,13 +66,19 @@ def count_paths(tokenizer: Tokenizer, paths: list[Path], *, respect_gitignore: b
     pending: list[tuple[Path, str, int]] = []
 
     def flush() -> None:
-        encodings = tokenizer.encode_batch([t for _, t, _ in pending], add_special_tokens=False)
-        for (path, text, bad), enc in zip(pending, encodings):
-            report.files.append(FileCount(str(path), enc.count, len(text), bad))
+        counts = tokenizer.encode_ids_batch([t for _, t, _ in pending])
+        for (path, text, bad), ids in zip(pending, counts):
+            report.files.append(FileCount(str(path), len(ids), len(text), bad))
         pending.clear()
 
-    for path in iter_files(paths, respect_gitignore=respect_gitignore):
+    def skipped(path: Path, reason: str) -> None:
+        report.skipped.append((str(path), reason))
+
+    for path in iter_files(paths, respect_gitignore=respect_gitignore, on_skip=skipped):
         try:
+            if path.stat().st_size > STREAM_BYTES:
+                _count_large(tokenizer, path, report)
+                continue
             loaded = read_text_file(path)
         except OSError:
             report.unreadable.append(str(path))
@@ -69,8 +87,29 @@ def count_paths(tokenizer: Tokenizer, paths: list[Path], *, respect_gitignore: b
             report.skipped_binary.append(str(path))
             continue
         pending.append((path, loaded.text, loaded.invalid_utf8))
-        if len(pending) >= batch:
+        if len(pending) >= batch or sum(len(t) for _, t, _ in pending) >= _PENDING_CHARS:
             flush()
     if pending:
         flush()
     return report
+
+
+def _count_large(tokenizer: Tokenizer, path: Path, report: CountReport) -> None:
+    """One large file, read block by block and counted a part at a time (see streamed.py)."""
+    from .streamed import count_blocks
+
+    chars = 0
+
+    def counted(blocks: TextBlocks) -> Iterator[str]:
+        nonlocal chars
+        for block in blocks:
+            chars += len(block)
+            yield block
+
+    with open(path, "rb") as fh:
+        blocks = TextBlocks(fh, skip_binary=True)
+        tokens = count_blocks(tokenizer, counted(blocks))
+    if blocks.binary:
+        report.skipped_binary.append(str(path))
+    else:
+        report.files.append(FileCount(str(path), tokens, chars, blocks.invalid_utf8))

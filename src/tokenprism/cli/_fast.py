@@ -78,6 +78,20 @@ def _parse(args: list[str]) -> dict[str, Any] | None:
 def run_tokenize(*, text: str | None, file: str | None, errors: str, spec: str, ids_only: bool,
                  no_special_tokens: bool, split_special_tokens: bool, as_json: bool, explain: bool = False) -> None:
     """What `tokenprism tokenize` does, whichever path read its arguments."""
+    streamable = (ids_only or as_json) and not explain and text is None and file is not None
+    if streamable or (text == "-" and file is None and (ids_only or as_json) and not explain):
+        # a large file or stdin is encoded a part at a time and printed as it goes (cli/_stream.py)
+        from ._io import decode_bytes
+        from ._stream import large_input, tokenize_streamed
+
+        source = file or "-"
+        got = large_input(source)
+        if not isinstance(got, bytes):
+            with got:
+                return tokenize_streamed(got, source="stdin" if source == "-" else source, errors=errors, spec=spec,
+                                         as_json=as_json, add_special_tokens=not no_special_tokens,
+                                         split_special_tokens=split_special_tokens)
+        text, file = decode_bytes(got, errors=errors, source="stdin" if source == "-" else source), None
     content = read_text(text, file, errors=errors)
     if explain:
         return _run_explain(content, spec=spec, ids_only=ids_only, no_special_tokens=no_special_tokens,

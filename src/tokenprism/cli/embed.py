@@ -104,11 +104,10 @@ def _load(model: str, allow_pickle: bool):
 def _save_npy(path: str, array) -> None:
     import numpy as np
 
-    try:
-        with open(path, "wb") as fh:
-            np.save(fh, array)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    from ..files import written_whole
+
+    with written_whole(path) as temp, open(temp, "wb") as fh:
+        np.save(fh, array)
 
 
 @app.command("similar")

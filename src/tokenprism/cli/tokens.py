@@ -97,6 +97,8 @@ def count(paths, spec, no_gitignore, as_json):
         from ..render.terminal import count_view
 
         show(count_view(report))
+        for path, reason in report.skipped:  # FIFOs, devices, symlinks out of the folder, bad .gitignore lines
+            click.echo(f"skipped {path}: {reason}", err=True)
 
 
 @app.command()

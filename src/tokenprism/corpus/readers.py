@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..errors import InputError, MissingDependency, UsageError
+from ..files import skip_reason
 
 if TYPE_CHECKING:
     #: One file or folder, or several.
@@ -142,16 +143,26 @@ class CorpusReader:
         """Size of every file that will be read (for a progress bar)."""
         return sum(_size(p) for _, p in self._files())
 
-    def _files(self) -> Iterator[tuple[Path, Path]]:
+    def _files(self, *, note: bool = False) -> Iterator[tuple[Path, Path]]:
+        """(root, file) for every regular file to read; with `note`, what is not read (FIFOs, devices,
+        symlinks out of the folder) goes to the report with the reason."""
         for root in self.roots:
-            if root.is_file():
-                yield root.parent, root
+            if not root.is_dir():
+                yield from self._checked(root.parent, root, None, note)
                 continue
+            inside = root.resolve()
             for folder, dirs, files in os.walk(root):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith("."):
-                        yield root, Path(folder) / name
+                        yield from self._checked(root, Path(folder) / name, inside, note)
+
+    def _checked(self, root: Path, path: Path, inside: Path | None, note: bool) -> Iterator[tuple[Path, Path]]:
+        reason = skip_reason(path, inside=inside)
+        if reason is None:
+            yield root, path
+        elif note and reason != "a folder":
+            self.report.skipped.append((str(path), reason))
 
     def group_of(self, root: Path, path: Path) -> str:
         if self.group_by == "none":
@@ -162,7 +173,7 @@ class CorpusReader:
         return rel.parts[0] if rel.parts else (root.resolve().name or ".")
 
     def __iter__(self) -> Iterator[Document]:
-        for root, path in self._files():
+        for root, path in self._files(note=True):
             group = self.group_of(root, path)
             suffix = path.suffix.lower()
             self.location = (str(path), None if suffix == ".parquet" else 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import MissingDependency, UsageError
+from ..files import written_whole
 from .html import escape
 
 if TYPE_CHECKING:
@@ -164,10 +165,8 @@ def check_plot_path(path: str | Path) -> Path:
 
 
 def _write(out: Path, text: str) -> None:
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+    with written_whole(out) as temp:  # never a cut file at `out`
+        temp.write_text(text, encoding="utf-8")
 
 
 def _pyplot():
@@ -210,10 +209,8 @@ def _matplotlib_plot(
             fig.colorbar(_draw_heatmap(ax, data, labels), ax=ax)
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
-        try:
-            fig.savefig(out, bbox_inches="tight")
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+        with written_whole(out) as temp:
+            fig.savefig(temp, bbox_inches="tight")
     finally:
         plt.close(fig)
 

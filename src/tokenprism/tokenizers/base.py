@@ -17,17 +17,21 @@ from functools import cached_property, lru_cache, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
-from ..errors import InvalidTokenId, TokenizerFileError, UsageError
+from ..errors import InvalidTokenId, TokenizerFileError, TokenprismError, UsageError
 from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
 
 if TYPE_CHECKING:
     from .fast_engines import IdEngine
     from .roundtrip import IdBatch, RoundTripCheck
 
-__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "bytes_to_unicode", "unicode_to_bytes", "SPECIAL_ROLES",
+__all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "MAX_VOCAB", "bytes_to_unicode", "unicode_to_bytes", "SPECIAL_ROLES",
            "ModelRules", "ModelWord"]
 
 _T = TypeVar("_T")
+
+#: The most ids a tokenizer may have: ranks, ids and sizes read from a file are refused beyond it (64 times
+#: the largest real vocabulary, Gemma's 262,144; a rank of 4e9 would make every per-id table 30 GiB).
+MAX_VOCAB = 1 << 24
 
 #: Roles a special token can play, in the order `info` shows them.
 SPECIAL_ROLES = ("bos", "eos", "unk", "pad", "cls", "sep", "mask")
@@ -227,6 +231,12 @@ class Tokenizer(ABC):
         own = cls.__dict__.get("decode")
         if own is not None and not getattr(own, "takes_one_id", False):
             cls.decode = _taking_one_id(own)  # type: ignore[method-assign]
+        # Every call into a backend passes the safety boundary: a Rust panic, an overflow, a backend's
+        # own exception becomes one TokenizerFileError line (a malformed file can load and fail later).
+        for method, action in _BACKEND_CALLS.items():
+            own = cls.__dict__.get(method)
+            if own is not None and not getattr(own, "guarded", False):
+                setattr(cls, method, _behind_guard(own, action))
 
     def __init__(self, *, name: str, source: str, inferred: Sequence[str] = (), files: Sequence[str] = ()):
         self.name = name
@@ -557,6 +567,31 @@ def _id_list(ids: Any) -> Any:
     if isinstance(ids, (int, str)) or (hasattr(ids, "__index__") and not hasattr(ids, "__iter__")):
         return [ids]
     return ids
+
+
+#: The backend calls `Tokenizer.__init_subclass__` puts behind the safety boundary, and what each does.
+_BACKEND_CALLS = {"_encode": "encode", "_encode_batch": "encode", "encode_ids_batch": "encode", "decode": "decode",
+                  "decode_batch": "decode"}
+
+
+def _behind_guard(call: Callable[..., _T], action: str) -> Callable[..., _T]:
+    """A backend method whose failures (anything but our own errors and Ctrl-C, panics included) are
+    one TokenizerFileError naming the tokenizer."""
+
+    @wraps(call)
+    def guarded(self: Tokenizer, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return call(self, *args, **kwargs)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit, TokenprismError):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TokenizerFileError(f"{self.name}: the tokenizer failed to {action} ({type(exc).__name__}: {reason[:200]}); "
+                                     "its files may be malformed") from None
+
+    guarded.guarded = True  # type: ignore[attr-defined]
+    guarded.takes_one_id = getattr(call, "takes_one_id", False)  # type: ignore[attr-defined]
+    return guarded
 
 
 def _taking_one_id(decode: Callable[..., str]) -> Callable[..., str]:

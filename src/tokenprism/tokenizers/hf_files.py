@@ -69,7 +69,83 @@ def load_tokenizer_json(path: Path) -> Any:
     raw = _read_tokenizer_json(path)
     raw.no_padding()
     raw.no_truncation()
+    check_components(raw, path)
     return raw
+
+
+def check_components(raw: Any, path: Path) -> None:
+    """Refuse at load what the tokenizers library loads but then panics on, or answers with ids that
+    name no token: an empty Replace pattern or Prepend in the normaliser, a template naming a special
+    token it does not define, a post-processor id beyond the vocabulary, a WordPiece model whose
+    unknown token is not in its vocabulary."""
+    size = raw.get_vocab_size(with_added_tokens=True)
+    normalizer = _component(raw.normalizer)
+    for node in _nodes(normalizer):
+        if node.get("type") == "Replace" and _matches_empty(node.get("pattern")) or node.get("type") == "Prepend" and not node.get("prepend"):
+            raise TokenizerFileError(f"{path}: its normalizer has a {node['type']} with an empty pattern, which the "
+                                     "tokenizers library cannot apply; fix or remove that normalizer")
+    for node in _nodes(_component(raw.post_processor)):
+        problem = _post_processor_problem(node, size)
+        if problem:
+            raise TokenizerFileError(f"{path}: its post_processor {problem}; fix the file")
+    model = raw.model
+    unk = getattr(model, "unk_token", None) if type(model).__name__ == "WordPiece" else None
+    if unk is not None and raw.token_to_id(unk) is None:
+        raise TokenizerFileError(f"{path}: its WordPiece model names {unk!r} as the unknown token, which is not in its vocabulary; fix the file")
+
+
+def _component(part: Any) -> dict[str, Any]:
+    """A normaliser's or post-processor's settings, as the library serialises them (small, unlike the model)."""
+    if part is None:
+        return {}
+    try:
+        return json.loads(part.__getstate__())
+    except (AttributeError, TypeError, ValueError):
+        return {}
+
+
+def _nodes(node: Any) -> Any:
+    """Every settings object in a (possibly nested Sequence of) component(s)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def _matches_empty(pattern: Any) -> bool:
+    if not isinstance(pattern, dict):
+        return False
+    if "String" in pattern:
+        return pattern["String"] == ""
+    import re
+
+    try:
+        return re.compile(str(pattern.get("Regex", "x"))).fullmatch("") is not None
+    except re.error:  # an Oniguruma pattern Python cannot read: the library judged it already
+        return False
+
+
+def _post_processor_problem(node: dict[str, Any], size: int) -> str | None:
+    kind = node.get("type")
+    if kind == "TemplateProcessing":
+        defined = node.get("special_tokens") or {}
+        for piece in [*(node.get("single") or []), *(node.get("pair") or [])]:
+            name = piece.get("SpecialToken", {}).get("id") if isinstance(piece, dict) else None
+            if name is not None and name not in defined:
+                return f"template names the special token {str(name)[:40]!r} but does not define it"
+        for name, spec in defined.items():
+            bad = [i for i in (spec.get("ids") or []) if not isinstance(i, int) or not 0 <= i < size]
+            if bad:
+                return f"gives {str(name)[:40]!r} the id {bad[0]}, beyond the vocabulary of {size:,}"
+    elif kind in ("BertProcessing", "RobertaProcessing"):
+        for key in ("cls", "sep"):
+            value = node.get(key)
+            if isinstance(value, list) and len(value) == 2 and not (isinstance(value[1], int) and 0 <= value[1] < size):
+                return f"gives {key} the id {value[1]}, beyond the vocabulary of {size:,}"
+    return None
 
 
 def _read_tokenizer_json(path: Path) -> Any:
@@ -118,6 +194,9 @@ def read_vocab_txt(path: Path) -> dict[str, int]:
         vocab.setdefault(line.rstrip("\r"), len(vocab))
     if not vocab:
         raise TokenizerFileError(f"{path} holds no vocabulary entries")
+    if "[UNK]" not in vocab:  # WordPiece gives [UNK] to a word it cannot spell; without one it fails then
+        raise TokenizerFileError(f"{path} has no [UNK] entry, which a WordPiece vocabulary needs for words it cannot spell; "
+                                 "add a line [UNK] to the file")
     return vocab
 
 

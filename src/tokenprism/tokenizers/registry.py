@@ -179,13 +179,16 @@ def load_local(path: Path, *, name: str, **options: str) -> Tokenizer:
     holds (the kinds marked `search`, in table order). `options` go to the loader (pattern=)."""
     if path.is_file():
         return _load_file(path, name=name, **options)
+    if not path.is_dir():  # /dev/null, a FIFO, a socket: nothing to read a tokenizer from
+        raise TokenizerFileError(f"{path} is neither a tokenizer file nor a folder; expected {_expected()}")
     for kind in TOKENIZER_FILE_KINDS:
         if kind.search and kind.load is not None:
-            found = sorted(path.glob(kind.pattern))
+            found = sorted(p for p in path.glob(kind.pattern) if p.is_file())
             if found:
                 return kind.load(found[0], name, **options)
-    present = ", ".join(sorted(p.name for p in path.iterdir())[:8]) or "nothing"
-    raise TokenizerNotFound(f"{path} holds no tokenizer file (found: {present}); expected {_expected()}")
+    # how many files, never their names: an error can travel to a web page
+    others = sum(1 for _ in path.iterdir())
+    raise TokenizerNotFound(f"{path} holds no tokenizer file ({others} other entries); expected {_expected()}")
 
 
 def _load_file(path: Path, *, name: str, **options: str) -> Tokenizer:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import TokenizerFileError, TokenizerNotFound
-from .base import ModelRules, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates
+from .base import MAX_VOCAB, ModelRules, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates
 from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
@@ -68,6 +68,9 @@ def load_ranks(path: Path) -> dict[bytes, int]:
             rank = int(parts[1])
         except (binascii.Error, ValueError):
             raise TokenizerFileError(f"{path}:{lineno}: bad base64 token or rank {line[:40]!r}") from None
+        if not 0 <= rank < MAX_VOCAB:
+            raise TokenizerFileError(f"{path}:{lineno}: rank {parts[1][:24].decode(errors='replace')} is outside 0 to "
+                                     f"{MAX_VOCAB - 1:,}; the file is corrupt")
         if rank in seen or token in ranks:
             raise TokenizerFileError(f"{path}:{lineno}: duplicate {'rank ' + str(rank) if rank in seen else 'token'}; the file is corrupt")
         seen.add(rank)

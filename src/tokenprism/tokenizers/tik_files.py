@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import TokenizerFileError
+from .base import MAX_VOCAB, guard
 from .config import read_json_config, roles_from_config, settings_beside
 from .tik import TiktokenTokenizer, load_ranks, ranks_instead_of_download
 
@@ -69,10 +70,8 @@ def from_ranks_file(path: Path, name: str, *, pattern: str | None = None) -> Tik
     import tiktoken
 
     setup = ranks_setup(path, pattern=pattern)
-    try:
-        encoding = tiktoken.Encoding(**setup.params)
-    except ValueError as exc:  # a special token's id among the ranks, a pattern the regex engine rejects
-        raise TokenizerFileError(f"cannot read {path} as tiktoken ranks: {str(exc)[:160]}") from None
+    # a special token's id among the ranks, a pattern the regex engine rejects, a panic: one line
+    encoding = guard("read tiktoken ranks from", path, lambda: tiktoken.Encoding(**setup.params))
     tok = TiktokenTokenizer(encoding, name=name, source=str(path), inferred=setup.inferred, files=[str(path)],
                             config=setup.config, bos=setup.bos)
     return tok
@@ -135,7 +134,7 @@ def _config_specials(config: dict[str, Any], ranks: int) -> dict[str, int]:
     specials = {}
     for key, token in decoder.items():
         content = token.get("content") if isinstance(token, dict) else token
-        if isinstance(content, str) and str(key).isdigit() and int(key) >= ranks:
+        if isinstance(content, str) and str(key).isdigit() and ranks <= int(key) < MAX_VOCAB:
             specials[content] = int(key)
     return specials
 
