@@ -37,6 +37,8 @@ MAX_VOCAB = 1 << 24
 SPECIAL_ROLES = ("bos", "eos", "unk", "pad", "cls", "sep", "mask")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+_LONE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
 _ASCII_INT = re.compile(r"\s*-?[0-9]+\s*", re.ASCII)
 
 
@@ -57,11 +59,13 @@ def repair_surrogates(text: str) -> tuple[str, list[str]]:
     # 'surrogatepass' then decode joins valid high+low pairs into one code point.
     joined = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     notes = []
-    lone = [m.start() for m in _SURROGATE.finditer(text)]
     fixed = joined.count("\ufffd") - text.count("\ufffd")
     if fixed:
+        first = _LONE.search(text).start()  # type: ignore[union-attr]
+        # where its U+FFFD stands in the repaired text (each pair before it became one character)
+        at = first - len(_PAIR.findall(text, 0, first))
         notes.append(
-            f"replaced {fixed} lone surrogate(s) with U+FFFD (first at character {lone[0]}): "
+            f"replaced {fixed} lone surrogate(s) with U+FFFD (first at character {at}): "
             "they are not valid Unicode text"
         )
     return joined, notes
