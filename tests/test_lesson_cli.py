@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -105,10 +104,10 @@ def test_info_says_each_fact_once(capsys) -> None:
 # --- help examples match README ------------------------------------------------------------------------
 def test_help_examples_agree_with_readme(capsys) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    code, out, _ = run(capsys, "explain", "--help")
+    _, out, _ = run(capsys, "explain", "--help")
     assert 'tokenprism explain "if __name__ =="' in out and '"if __name__ == "' not in out
     assert 'tokenprism explain "if __name__ =="' in readme
-    code, out, _ = run(capsys, "compare", "--help")
+    _, out, _ = run(capsys, "compare", "--help")
     assert "tokenprism compare $'def f(x):\\n\\treturn x'" in out  # a shell that reads \n as a newline
     assert '"def f(x):\\n' not in out
 

@@ -10,14 +10,11 @@ Bars: ids never split across lines at any width from 360 px; neighbouring tokens
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from test_web_browser import ARGS, CHROMIUM, PRISM, _free_port, browser, screenshot, server, sync_api, wait_for_count  # noqa: F401
+from test_web_browser import PRISM, browser, screenshot, server, wait_for_count  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -235,27 +232,13 @@ def folder_server(tmp_path_factory):
     for name, fixture in (("bert-base-uncased", "bert-base-uncased"), ("gpt2", "gpt2"), ("flan-t5-small", "flan-t5"),
                           ("phi-3-mini", "phi-3-mini")):
         (root / name).symlink_to(Path(TOKENIZER_FIXTURES / fixture))
-    port = _free_port()
+    from web_live import start_serve
+
     env = {k: v for k, v in os.environ.items() if k != "TOKENPRISM_TIKTOKEN_DIR"}
     env.update(HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path_factory.mktemp("empty-hub")), TOKENIZERS_PARALLELISM="false",
                TIKTOKEN_CACHE_DIR=str(tmp_path_factory.mktemp("empty-tiktoken")))
     specs = [str(root / n) for n in ("bert-base-uncased", "gpt2", "flan-t5-small", "phi-3-mini")] + ["prism-tiny"]
-    proc = subprocess.Popen([sys.executable, "-m", "tokenprism", "serve", "--port", str(port),
-                             *[a for s in specs for a in ("-t", s)]], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    import httpx
-
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            httpx.get(url + "api/config", timeout=2).raise_for_status()
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"tokenprism serve did not start: {proc.stderr.read()[-2000:]}")
-            time.sleep(0.25)
+    proc, url = start_serve([a for s in specs for a in ("-t", s)], env)
     yield url, specs
     proc.terminate()
     proc.wait(timeout=20)

@@ -10,9 +10,6 @@ is what is tested). Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -34,12 +31,6 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from conftest import TOKENIZER_FIXTURES
@@ -47,24 +38,11 @@ def server(tmp_path_factory):
 
     if not TOKENIZER_FIXTURES.exists():
         pytest.skip("../shared/fixtures is absent beside the repo")
-    cache = build_hub_cache(tmp_path_factory.mktemp("hub"), TOKENIZER_FIXTURES)
-    port = _free_port()
-    env = {**os.environ, **hub_env(cache, TOKENIZER_FIXTURES), "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "tokenprism", "serve", "--port", str(port), "-t", "prism-tiny",
-                             "-t", "book", "-m", "prism-tiny"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    import httpx
+    from web_live import start_serve
 
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            httpx.get(url + "api/config", timeout=2).raise_for_status()
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"tokenprism serve did not start: {proc.stderr.read()[-2000:]}")
-            time.sleep(0.25)
+    cache = build_hub_cache(tmp_path_factory.mktemp("hub"), TOKENIZER_FIXTURES)
+    env = {**os.environ, **hub_env(cache, TOKENIZER_FIXTURES), "TOKENIZERS_PARALLELISM": "false"}
+    proc, url = start_serve(["-t", "prism-tiny", "-t", "book", "-m", "prism-tiny"], env)
     yield url
     proc.terminate()
     proc.wait(timeout=20)

@@ -50,3 +50,28 @@ def read_events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
         elif line == "" and data:
             yield event, json.loads(data)
             event, data = "message", ""
+
+
+def start_serve(args: list[str], env: dict[str, str], *, wait_s: float = 90) -> tuple[Any, str]:
+    """`tokenprism serve ARGS` as a subprocess on a free port of 127.0.0.1: (the process, its URL), once
+    /api/config answers. The caller terminates the process."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tokenprism", "serve", "--port", str(port), *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            httpx.get(url + "api/config", timeout=2).raise_for_status()
+            return proc, url
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"tokenprism serve did not start: {proc.stderr.read()[-2000:]}") from None
+            time.sleep(0.25)

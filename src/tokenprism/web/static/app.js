@@ -675,14 +675,16 @@
     return node;
   }
 
-  function selectStep(index) {
-    const step = genState.steps[index];
+  // A step clicked in a strip of steps (Generate's, Infill's): marked there, its alternatives in the detail pane.
+  function selectIn(strip, detail, steps, index) {
+    const step = steps[index];
     if (!step) return;
-    for (const n of $("gen-out").querySelectorAll(".step.sel")) n.classList.remove("sel");
-    const node = $("gen-out").querySelector(`.step[data-step="${index}"]`);
+    for (const n of $(strip).querySelectorAll(".step.sel")) n.classList.remove("sel");
+    const node = $(strip).querySelector(`.step[data-step="${index}"]`);
     if (node) node.classList.add("sel");
-    $("gen-detail").replaceChildren(stepDetail(step));
+    $(detail).replaceChildren(stepDetail(step));
   }
+  const selectStep = (index) => selectIn("gen-out", "gen-detail", genState.steps, index);
 
   function stepDetail(step) {
     const facts = el("dl", null,
@@ -712,14 +714,7 @@
 
   const fimState = { steps: [] };
 
-  function selectFimStep(index) {
-    const step = fimState.steps[index];
-    if (!step) return;
-    for (const n of $("fim-steps").querySelectorAll(".step.sel")) n.classList.remove("sel");
-    const node = $("fim-steps").querySelector(`.step[data-step="${index}"]`);
-    if (node) node.classList.add("sel");
-    $("fim-detail").replaceChildren(stepDetail(step));
-  }
+  const selectFimStep = (index) => selectIn("fim-steps", "fim-detail", fimState.steps, index);
 
   function runInfill() {
     const status = $("fim-status"), promptBox = $("fim-prompt"), result = $("fim-result");
