@@ -217,6 +217,10 @@ def test_book_preset_on_the_book_server_names_what_it_left_out(page) -> None:
     assert page.eval_on_selector_all("#cmp-rows .cmp-err", "n => n.length") == 0
     why = page.text_content('#cmp-preset .missing[data-spec="facebook/galactica-1.3b"]')
     assert "could not be loaded" in why and "HF_HUB_OFFLINE" in why and "not configured" not in why
+    # Asked for by name through the API, its row says the same, not "not configured".
+    rows = page.evaluate("""() => fetch('/api/compare', {method: 'POST', headers: {'content-type': 'application/json'},
+        body: JSON.stringify({text: 'hi', tokenizers: ['gpt2', 'facebook/galactica-1.3b']})}).then(r => r.json())""")["rows"]
+    assert rows[0]["error"] is None and rows[1]["error"] == why.split(" — ", 1)[1]
 
 
 # --- a server started with -t folders -------------------------------------------------------------

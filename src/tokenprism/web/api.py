@@ -246,7 +246,7 @@ def _compare(st: ServerState, body: CompareRequest) -> JSON:
         try:
             check_spec(spec, s.tokenizers, kind="tokenizer", allow_local_paths=s.allow_local_paths)
         except TokenprismError as exc:
-            refused[spec] = scrub_paths(str(exc))
+            refused[spec] = scrub_paths(dict(s.left_out).get(spec) or str(exc))  # a left-out one: why it was
     allowed = [w for w in wanted if w not in refused]
     done = compare_texts(body.text, allowed, add_special_tokens=body.add_special_tokens,
                          split_special_tokens=body.split_special_tokens) if allowed else None
