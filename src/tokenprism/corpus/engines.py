@@ -150,10 +150,15 @@ class _RayActor:
     loads its tokenizers and chooses their id engines, `Fold.prepare`), then works on one pickled
     batch per row and returns the pickled result. Its engines get the actor's CPUs, not the node's."""
 
-    def __init__(self, work: bytes, cpus: int) -> None:
+    #: the pickled work and the CPUs of each actor: set on a subclass per run (`_actor_class`), so that
+    #: Ray ships them with the class rather than as constructor arguments in its object store
+    work_payload = b""
+    cpus = 1
+
+    def __init__(self) -> None:
         # gigatoken's (rayon's) and quicktok's/tiktoken's thread pools: as many threads as CPUs given
-        os.environ["RAYON_NUM_THREADS"] = os.environ["TOKENPRISM_THREADS"] = str(cpus)
-        self.work = pickle.loads(work)
+        os.environ["RAYON_NUM_THREADS"] = os.environ["TOKENPRISM_THREADS"] = str(self.cpus)
+        self.work = pickle.loads(self.work_payload)
         prepare = getattr(self.work, "prepare", None)
         if prepare is not None:
             prepare()
@@ -198,11 +203,10 @@ def run_ray(batches: Iterable[B], work: Callable[[B], R], *, address: str | None
     ray = import_ray()
     start_ray(ray, address)
     actors = ray_actors(ray)
-    payload = pickle.dumps(work)
+    actor = type("WorkActor", (_RayActor,), {"work_payload": pickle.dumps(work), "cpus": RAY_CPUS_PER_ACTOR})
     for window in _windows(batches, RAY_WINDOW_BYTES):
         ds = ray.data.from_items(window).map_batches(
-            _RayActor, fn_constructor_kwargs={"work": payload, "cpus": RAY_CPUS_PER_ACTOR},
-            concurrency=min(actors, len(window)), num_cpus=RAY_CPUS_PER_ACTOR, batch_size=1, batch_format="numpy")
+            actor, concurrency=min(actors, len(window)), num_cpus=RAY_CPUS_PER_ACTOR, batch_size=1, batch_format="numpy")
         for row in ds.iter_rows():  # (in order: start_ray sets preserve_order)
             yield pickle.loads(row["result"])
 

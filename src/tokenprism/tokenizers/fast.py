@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .base import Tokenizer
 
 __all__ = ["ENGINE_ENV", "SAMPLE_EVERY", "MIN_BYTES", "fast_installed", "choose_engine", "engine_for", "CheckedIds",
+           "checked_ids",
            "IdsRun", "has_rare_characters", "rare_texts", "wrap_ids", "FlatIds", "IdEngine"]
 
 ENGINE_ENV = "TOKENPRISM_IDS_ENGINE"
@@ -229,6 +230,17 @@ class IdsRun:
                 "verified": self.verified}
 
 
+def checked_ids(tok: Tokenizer) -> CheckedIds:
+    """The spot-checked id encoder of a loaded tokenizer for this process's id-only work (`count`,
+    `tokenize --ids-only` on large inputs share it): its reference backend until `MIN_BYTES` of text
+    have gone through, then its chosen engine. `.name` says which engine produced the latest ids."""
+    found = tok.__dict__.get("_checked_ids")
+    if found is None:
+        with _lock:
+            found = tok.__dict__.setdefault("_checked_ids", CheckedIds(tok, after_chars=MIN_BYTES))
+    return found
+
+
 class CheckedIds:
     """One run's ids: the tokenizer's engine, spot-checked against the reference as the run goes.
 
@@ -236,12 +248,17 @@ class CheckedIds:
     the batch it was in is encoded again by the reference, so from there on every id is the reference's.
     """
 
-    def __init__(self, tok: Tokenizer, engine: IdEngine | None = None, *, every: int = SAMPLE_EVERY) -> None:
+    def __init__(self, tok: Tokenizer, engine: IdEngine | None = None, *, every: int = SAMPLE_EVERY,
+                 after_chars: int = 0) -> None:
+        """`engine`: the engine to check (default: `tok.ids_engine()`); `after_chars`: use the reference
+        until that much text has gone through, then the default engine (a small job never pays for
+        choosing one)."""
         self.tok = tok
-        self.engine = engine if engine is not None else tok.ids_engine()
+        self.waiting = after_chars if engine is None else 0
+        self.engine = engine if engine is not None else ReferenceEngine(tok) if self.waiting > 0 else tok.ids_engine()
         self.first = self.engine
         self.every = every
-        self.seen = self.checked = 0
+        self.seen = self.checked = self.chars = 0
         self.switched: str | None = None
         self._lock = threading.Lock()
 
@@ -252,8 +269,10 @@ class CheckedIds:
     def encode(self, texts: Sequence[str], *, note: IdsRun | None = None) -> FlatIds:
         """The ids of `texts` (nothing added around them, special-token strings parsed); `note` records
         which engine encoded them and what was checked."""
-        engine = self.engine
         joined = "".join(texts)
+        if self.waiting:
+            self._promote(len(joined))
+        engine = self.engine
         if not joined.isascii() and _SURROGATE.search(joined):
             engine = ReferenceEngine(self.tok)  # it repairs lone surrogates as every encode does
         ids, picks = engine.encode_flat(texts), []
@@ -271,6 +290,18 @@ class CheckedIds:
             note.checked += len(picks)
             note.verified = note.verified or getattr(self.first, "verified", "")
         return ids
+
+    def _promote(self, chars: int) -> None:
+        """Count text seen while waiting; past `after_chars`, take the tokenizer's own engine."""
+        with self._lock:
+            self.chars += chars
+            if self.chars < self.waiting:
+                return
+            self.waiting = 0
+        engine = self.tok.ids_engine()
+        with self._lock:
+            if self.switched is None:
+                self.engine = self.first = engine
 
     def _sample(self, texts: Sequence[str], joined: str) -> list[int]:
         with self._lock:
