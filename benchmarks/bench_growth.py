@@ -69,7 +69,7 @@ def tokenize_cases(tok):
 
 
 def compare_cases(toks):
-    from tokenprism.compare import compare
+    from tokenprism.comparison import compare
     from tokenprism.web.payload import comparison_payload
 
     def ours(text: str) -> None:

@@ -19,8 +19,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tokenprism"
 STAGES = [
     ("tokenprism.errors", 0), ("tokenprism.files", 0), ("tokenprism._display", 0), ("tokenprism.types", 1),
     ("tokenprism.tokenizers", 1),
-    ("tokenprism.compare", 2), ("tokenprism.properties", 2), ("tokenprism.count", 2), ("tokenprism.corpus", 2),
-    ("tokenprism.fim", 2), ("tokenprism.train", 2),
+    ("tokenprism.comparison", 2), ("tokenprism.properties", 2), ("tokenprism.count", 2), ("tokenprism.corpus", 2),
+    ("tokenprism.fim", 2), ("tokenprism.train", 2), ("tokenprism.streamed", 2),
     ("tokenprism.models", 3), ("tokenprism.run", 3), ("tokenprism.generation", 3), ("tokenprism.scoring", 3),
     ("tokenprism.infilling", 3), ("tokenprism.embeddings", 3), ("tokenprism.inside", 3),
     ("tokenprism.render", 4),

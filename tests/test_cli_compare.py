@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXTURES, TOKENIZER_FIXTURES, fixture
 from hub_cache import build_hub_cache, hub_env
 from tokenprism.cli import main
-from tokenprism.compare import BOOK_TEXT, PRESETS
+from tokenprism.comparison import BOOK_TEXT, PRESETS
 
 GPT2 = str(TOKENIZER_FIXTURES / "gpt2")
 BERT = str(TOKENIZER_FIXTURES / "bert-base-uncased")

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import TOKENIZER_FIXTURES, fixture
 from hub_cache import HUB_FILES, build_hub_cache, hub_env
-from tokenprism.compare import BOOK_TEXT, PRESETS, Comparison, compare, find_disagreements
+from tokenprism.comparison import BOOK_TEXT, PRESETS, Comparison, compare, find_disagreements
 
 EXPECTED_KEYS = {"tokenizer", "count", "ids", "tokens", "chars_per_token", "bytes_per_token", "unknown", "lossless"}
 

@@ -205,7 +205,7 @@ def test_embeddings_tab_names_the_axes_of_each_tokens_vector(page) -> None:
 
 def test_book_preset_on_the_book_server_names_what_it_left_out(page) -> None:
     """`serve -t book` (offline, Galactica not among the fixtures) leaves Galactica out with the real reason."""
-    from tokenprism.compare import PRESETS
+    from tokenprism.comparison import PRESETS
 
     config = page.evaluate("() => fetch('/api/config').then(r => r.json())")
     assert "facebook/galactica-1.3b" not in config["tokenizers"]

@@ -78,3 +78,15 @@ def test_model_is_one_keyword_in_every_verb() -> None:
     for name in ("generate", "score", "infill", "embed", "similar", "neighbors"):
         parameter = inspect.signature(getattr(tokenprism, name)).parameters["model"]
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
+
+
+def test_no_module_shadows_a_verb_of_the_same_name() -> None:
+    """Importing a submodule sets it as an attribute of its package: a module named like a verb the
+    package exports (`tokenprism.compare` the function vs compare.py) would replace the verb."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(tokenprism.__path__):
+        assert info.name not in tokenprism.__all__, f"tokenprism/{info.name} shadows tokenprism.{info.name}"
+        importlib.import_module(f"tokenprism.{info.name}") if info.name not in ("__main__",) else None
+    assert callable(tokenprism.compare) and callable(tokenprism.generate) and callable(tokenprism.score)

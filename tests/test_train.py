@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tokenprism import load_tokenizer
-from tokenprism.compare import compare
+from tokenprism.comparison import compare
 from tokenprism.errors import InputError, UsageError
 from tokenprism.train import ALGORITHMS, train_tokenizer
 

@@ -155,7 +155,7 @@ def test_compare_tab_shows_the_book_preset(page) -> None:
     from transformers import BertTokenizer, GPT2Tokenizer
 
     from conftest import TOKENIZER_FIXTURES
-    from tokenprism.compare import BOOK_TEXT, PRESETS
+    from tokenprism.comparison import BOOK_TEXT, PRESETS
 
     page.click("#tab-compare")
     page.click("#cmp-book")

@@ -45,8 +45,8 @@ _LAZY = {
     "TokenAnatomy": ".tokenizers.anatomy",
     "Anatomy": ".tokenizers.anatomy",
     # comparing, corpus statistics, training
-    "compare": ".compare",
-    "Comparison": ".compare",
+    "compare": ".comparison",
+    "Comparison": ".comparison",
     "detect_properties": ".properties",
     "Properties": ".properties",
     "corpus_stats": ".corpus",

@@ -33,7 +33,7 @@ def compare_cmd(text, file, errors, specs, preset, no_special_tokens, split_spec
       tokenprism compare --preset book
       tokenprism compare $'def f(x):\\n\\treturn x' -t gpt2 -t bigcode/starcoder2-15b --json
     """
-    from ..compare import BOOK_TEXT, compare
+    from ..comparison import BOOK_TEXT, compare
 
     content = read_text(text, file, errors=errors, default=BOOK_TEXT)
     result = compare(content, list(specs), preset=preset, add_special_tokens=not no_special_tokens,

@@ -19,7 +19,7 @@ def offline_defaults() -> list[str]:
     >>> offline_defaults()[0]
     'prism-tiny'
     """
-    from ..compare import PRESETS
+    from ..comparison import PRESETS
     from ..tokenizers.registry import available_offline
 
     return ["prism-tiny"] + [spec for spec in PRESETS["book"] if available_offline(spec)]
@@ -33,7 +33,7 @@ def serve_specs(specs: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
     >>> serve_specs(("prism-tiny",))
     (['prism-tiny'], {})
     """
-    from ..compare import PRESETS
+    from ..comparison import PRESETS
     from ..errors import TokenprismError
     from ..tokenizers.registry import available_offline, load_tokenizer
 
@@ -81,9 +81,15 @@ def collect_less_often() -> None:
               help="Seconds after which a generation is stopped.")
 @click.option("--concurrency-limit", default=64, show_default=True, type=click.IntRange(1), help="Requests at once before answering 429.")
 @click.option("--allowed-host", "allowed_hosts", multiple=True, help="Another host name the page may be opened at (besides localhost).")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a new connection has to send a whole request header (then a JSON 408 and closed).")
+@click.option("--body-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a request's body has to arrive after its header (then a JSON 408 and closed).")
+@click.option("--keep-alive", default=20.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds an idle connection is kept after a response (the next header must be whole by then).")
 def serve(host: str, port: int, specs: tuple[str, ...], models: tuple[str, ...], embedding_models: tuple[str, ...],
           allow_local_paths: bool, max_new_tokens_cap: int, generation_timeout: float, concurrency_limit: int,
-          allowed_hosts: tuple[str, ...]) -> None:
+          allowed_hosts: tuple[str, ...], header_timeout: float, body_timeout: float, keep_alive: float) -> None:
     """Serve the page and its JSON API on your machine (default http://127.0.0.1:8000).
 
     \b
@@ -106,16 +112,19 @@ def serve(host: str, port: int, specs: tuple[str, ...], models: tuple[str, ...],
         tokenizers=list(dict.fromkeys(tokenizers)), models=list(models) or ["prism-tiny"],
         embedding_models=list(embedding_models) or None, allow_local_paths=allow_local_paths,
         max_new_tokens_cap=max_new_tokens_cap, generation_timeout_s=generation_timeout,
-        concurrency_limit=concurrency_limit, allowed_hosts=extra_hosts, left_out=left_out,
+        concurrency_limit=concurrency_limit, allowed_hosts=extra_hosts, left_out=left_out, body_timeout_s=body_timeout,
     )
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}: other machines on the network can reach this page", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"tokenprism: http://{shown}:{port}/  ({len(tokenizers)} tokenizer(s); Ctrl-C stops)", err=True)
     collect_less_often()
+    from ..web.server import uvicorn_config
+
     try:
-        # Keep-alive above uvicorn's 5 s: a page left open reuses its connection instead of racing the
-        # server closing it (a POST that loses that race fails instead of being retried).
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=30)
+        # slow clients get deadlines (web/server.py); keep-alive above uvicorn's 5 s, so that a page left
+        # open reuses its connection instead of racing the server closing it
+        uvicorn.Server(uvicorn_config(application, host=host, port=port, header_timeout_s=header_timeout,
+                                      keep_alive_s=keep_alive)).run()
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from ..compare import Comparison, ComparisonRow
+    from ..comparison import Comparison, ComparisonRow
     from ..properties import Properties
 
 __all__ = ["comparison_view", "properties_table", "comparison_html", "properties_html", "row_summary"]

@@ -153,7 +153,7 @@ def features(settings: Settings) -> dict[str, Optional[str]]:
 @router.get("/config", response_model=ConfigResponse)
 async def config(request: Request) -> JSON:
     """What this server offers: its tokenizers and models, its limits, which tabs work."""
-    from ..compare import BOOK_TEXT, PRESETS
+    from ..comparison import BOOK_TEXT, PRESETS
     from ..tokenizers.registry import spec_label
     from .presets import preset_status
 
@@ -225,7 +225,7 @@ async def compare(body: CompareRequest, request: Request) -> JSON:
 
 
 def _compare(st: ServerState, body: CompareRequest) -> JSON:
-    from ..compare import BOOK_TEXT, PRESETS, Comparison, ComparisonRow, compare as compare_texts, expand_specs
+    from ..comparison import BOOK_TEXT, PRESETS, Comparison, ComparisonRow, compare as compare_texts, expand_specs
 
     s = st.settings
     refused: dict[str, str] = {}

@@ -17,7 +17,7 @@ from ..types import is_whole_utf8
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..compare import Comparison, ComparisonRow
+    from ..comparison import Comparison, ComparisonRow
     from ..run import Step
     from ..tokenizers.base import Tokenizer
     from ..types import Encoding

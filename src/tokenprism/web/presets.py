@@ -50,7 +50,7 @@ def stands_for(configured: str, preset_spec: str) -> bool:
 def preset_status(settings: Settings, name: str) -> dict[str, Any]:
     """``{"specs": configured specs that stand for the preset's, in its order, "missing": {preset spec:
     why it is not here}}``."""
-    from ..compare import PRESETS
+    from ..comparison import PRESETS
 
     left_out = dict(settings.left_out)
     specs: list[str] = []
