@@ -122,10 +122,14 @@ def _matches_empty(pattern: Any) -> bool:
         return pattern["String"] == ""
     import re
 
-    try:
-        return re.compile(str(pattern.get("Regex", "x"))).fullmatch("") is not None
+    try:  # a regex that can match nothing somewhere ("^", "\\b", "x*")
+        found = re.compile(str(pattern.get("Regex", "x"))).finditer(_EMPTY_PROBE)
+        return any(m.start() == m.end() for m in found)
     except re.error:  # an Oniguruma pattern Python cannot read: the library judged it already
         return False
+
+
+_EMPTY_PROBE = "Hello, world! 12 x\n\t é"
 
 
 def _post_processor_problem(node: dict[str, Any], size: int) -> str | None:

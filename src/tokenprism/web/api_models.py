@@ -51,7 +51,8 @@ async def _open(request: Request, body: Any, prepare: Callable[..., Any]) -> tup
     if not st.slots.try_take():
         raise Busy(f"{st.slots.limit} generation(s) already running; try again when one finishes")
     try:
-        return st, await run_in_threadpool(prepare, spec, body, max_new), max_new
+        *prepared, max_new = await run_in_threadpool(prepare, spec, body, max_new)
+        return st, tuple(prepared), max_new
     except BaseException:
         st.slots.give_back()
         raise
@@ -76,16 +77,27 @@ def _done(run: Any, started: float, **fields: Any) -> dict[str, Any]:
 
 
 def _capped(asked: int, max_new: int) -> list[str]:
-    return [f"max_new_tokens capped at {max_new} by this server"] if asked > max_new else []
+    return [f"max_new_tokens capped at {max_new} by this server (to fit its cap and the model's context window)"] \
+        if asked > max_new else []
+
+
+def _fitted(model: Any, asked: int, max_new: int, prompt_tokens: Callable[[], int]) -> int:
+    """A count the server capped also fits the model's context window beside the prompt (a cap of 256
+    on a 256-token model would leave no room for the prompt); a count asked for as it is stays as asked."""
+    if asked <= max_new or not model.context_length:
+        return max_new
+    return max(1, min(max_new, model.context_length - prompt_tokens()))
 
 
 # --- generate ------------------------------------------------------------------------------------
 def _prepare_generation(spec: str, body: GenerateRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
     from ..generation import prepare_prompt
 
-    seed = _seed(body, max_new)
     model = load_model_once(spec)
-    return model, prepare_prompt(model, body.prompt, chat=body.chat, system=body.system, max_new_tokens=max_new), seed
+    max_new = _fitted(model, body.max_new_tokens, max_new, lambda: len(
+        prepare_prompt(model, body.prompt, chat=body.chat, system=body.system, max_new_tokens=1).ids))
+    seed = _seed(body, max_new)
+    return model, prepare_prompt(model, body.prompt, chat=body.chat, system=body.system, max_new_tokens=max_new), seed, max_new
 
 
 @router.post("/generate", response_class=EventStream, status_code=200, responses=_SSE)
@@ -117,10 +129,12 @@ async def generate(body: GenerateRequest, request: Request) -> EventStream:
 def _prepare_infill(spec: str, body: InfillRequest, max_new: int) -> tuple[Any, Any, Optional[int]]:
     from ..infilling import fim_prompt_for
 
-    seed = _seed(body, max_new)
     model = load_model_once(spec)
+    max_new = _fitted(model, body.max_new_tokens, max_new, lambda: len(fim_prompt_for(
+        model, prefix=body.prefix, suffix=body.suffix, mode=body.mode, max_new_tokens=1, heal=body.heal).ids))
+    seed = _seed(body, max_new)
     return model, fim_prompt_for(model, prefix=body.prefix, suffix=body.suffix, mode=body.mode, max_new_tokens=max_new,
-                                 heal=body.heal), seed
+                                 heal=body.heal), seed, max_new
 
 
 @router.post("/infill", response_class=EventStream, status_code=200, responses=_SSE)

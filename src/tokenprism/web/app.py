@@ -36,6 +36,7 @@ def create_app(
     generation_limit: int = 2,
     allowed_hosts: list[str] | None = None,
     left_out: dict[str, str] | None = None,
+    body_timeout_s: float = 10.0,
 ) -> FastAPI:
     """The web app for these tokenizers and models; only they (and the bundled ones) can be loaded
     from a request, unless `allow_local_paths` lets a request name a local file or folder. `left_out`:
@@ -57,7 +58,7 @@ def create_app(
         embedding_models=tuple(embedding_models or (DEFAULT_EMBEDDING_MODEL,)), allow_local_paths=allow_local_paths,
         max_new_tokens_cap=max_new_tokens_cap, generation_timeout_s=generation_timeout_s, max_body_bytes=max_body_bytes,
         concurrency_limit=concurrency_limit, generation_limit=generation_limit, allowed_hosts=tuple(allowed_hosts or ()),
-        left_out=tuple((left_out or {}).items()),
+        left_out=tuple((left_out or {}).items()), body_timeout_s=body_timeout_s,
     )
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN. /openapi.json describes the API.
     app = FastAPI(title="tokenprism", summary="See how a language model sees text.", docs_url=None, redoc_url=None)
@@ -66,7 +67,7 @@ def create_app(
     _add_error_handlers(app)
     _add_page(app)
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, concurrency_limit=concurrency_limit,
-                       allowed_hosts=settings.allowed_hosts)
+                       allowed_hosts=settings.allowed_hosts, body_timeout_s=body_timeout_s)
     return app
 
 

@@ -44,6 +44,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = field(default=())
     #: (spec, why) of a preset's tokenizers `serve` left out because they could not be loaded at start-up
     left_out: tuple[tuple[str, str], ...] = ()
+    #: seconds a request's body has to arrive once its header has (guard.py)
+    body_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         if not self.tokenizers:
@@ -51,8 +53,9 @@ class Settings:
         for name in ("max_new_tokens_cap", "max_body_bytes", "concurrency_limit", "generation_limit"):
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if not self.generation_timeout_s > 0:
-            raise UsageError(f"generation_timeout_s must be above 0, not {self.generation_timeout_s}")
+        for name in ("generation_timeout_s", "body_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"{name} must be above 0, not {getattr(self, name)}")
 
     def public(self) -> dict[str, Any]:
         return {

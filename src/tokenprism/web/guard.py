@@ -3,15 +3,24 @@
 1. the Host header must name this server (localhost, 127.0.0.1 or [::1] with its port), so a web page
    on another site cannot reach it through DNS rebinding → 421; a browser request sent by another
    site's page (its Origin header) → 403;
-2. past the concurrency limit a request is answered 429 at once, rather than queued without bound;
-3. a body larger than the limit is refused with 413, whether its Content-Length says so or the bytes
-   that actually arrive do (a chunked upload has no Content-Length).
+2. a body larger than the limit is refused with 413, whether its Content-Length says so or the bytes
+   that actually arrive do (a chunked upload has no Content-Length); a body that does not arrive
+   within the body timeout is answered 408 and its connection closed (a client trickling a byte at a
+   time holds nothing for long);
+3. past the concurrency limit a request is answered 429 at once, rather than queued without bound;
+   only requests whose body has arrived count, so slow senders cannot fill the slots;
+4. whatever the app raises that it did not answer itself (a backend panic is a BaseException, which
+   the framework's handlers never see) becomes a JSON 500: every answer is JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Any, Awaitable, Callable
+
+import anyio
 
 __all__ = ["Guard", "error_json", "host_problem", "LOOPBACK_NAMES"]
 
@@ -22,6 +31,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_log = logging.getLogger("tokenprism.web")
 #: Bytes read past the limit (and dropped) so the client, still sending, can read our 413.
 _DRAIN_BYTES = 8_000_000
 
@@ -98,10 +108,11 @@ class Guard:
     """ASGI middleware: Host check, concurrency limit, body size limit (see the module docstring)."""
 
     def __init__(self, app: Callable[..., Awaitable[None]], *, max_body_bytes: int, concurrency_limit: int,
-                 allowed_hosts: tuple[str, ...] = ()) -> None:
+                 allowed_hosts: tuple[str, ...] = (), body_timeout_s: float = 10.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.concurrency_limit = concurrency_limit
+        self.body_timeout_s = body_timeout_s
         self.allowed_hosts = tuple(h.lower() for h in allowed_hosts)
         self.active = 0  # requests inside the app now; only touched on the event loop
 
@@ -118,30 +129,58 @@ class Guard:
         if problem is not None:
             await respond(send, 403, problem)
             return
+        if scope["method"] in _BODY_METHODS:
+            body = await self._body(scope, receive, send)
+            if body is None:  # answered already (413, 408)
+                return
+            receive = replay(body, receive)
         if self.active >= self.concurrency_limit:
             await respond(send, 429, f"the server is busy ({self.concurrency_limit} requests at once); try again in a moment",
                           headers=[(b"retry-after", b"1")])
             return
         self.active += 1
         try:
-            await self._admit(scope, receive, send)
+            await self._run(scope, receive, send)
         finally:
             self.active -= 1
 
-    async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] not in _BODY_METHODS:
-            await self.app(scope, receive, send)
-            return
+    async def _body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The request's whole body, or None once it has been answered: too large (413), or not all
+        there within the body timeout (408, and the connection closed)."""
         too_big = f"the request body is larger than {self.max_body_bytes:,} bytes; send less text"
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await respond(send, 413, too_big)
-            return
-        body = await read_body(receive, self.max_body_bytes)
+            return None
+        try:
+            with anyio.fail_after(self.body_timeout_s):
+                body = await read_body(receive, self.max_body_bytes)
+        except TimeoutError:
+            await respond(send, 408, f"the request body did not arrive within {self.body_timeout_s:g} s; send it at once",
+                          headers=[(b"connection", b"close")])
+            return None
         if body is None:
             await respond(send, 413, too_big)
-            return
-        await self.app(scope, replay(body, receive), send)
+        return body
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app; what escapes it unanswered is a JSON 500 (the framework answers plain text)."""
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
+            _log.exception("unanswered error on %s", scope.get("path"))
+            if started:
+                raise  # half an answer sent: the server closes the connection
+            await respond(send, 500, "internal error; see the server's log")
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
