@@ -281,7 +281,7 @@ class SlowClassTokenizer(SentencePieceTokenizer):
     def _final_chunks(self, text: str, split_special_tokens: bool) -> list[tuple[str, bool]]:
         chunks = self._chunks(text, split_special_tokens)
         if (not self.options.get("legacy", True) and len(chunks) > 1 and chunks[0][0] == _SPIECE and chunks[1][1]
-                and chunks[1][0] in self._named):  # transformers' all_special_tokens: roles and additional ones
+                and chunks[1][0] not in self._not_special):  # as transformers 5 (4 only for the roles' tokens)
             chunks = chunks[1:]  # the ▁ put before a text that starts with a special token
         return chunks
 
