@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -223,14 +224,28 @@ def test_body_over_the_limit_is_413(live, client) -> None:
 
 
 def test_past_the_concurrency_limit_is_429_at_once() -> None:
+    import asyncio
+
     app = create_app(tokenizers=["prism-tiny"], concurrency_limit=1)
+    release = threading.Event()
+
+    @app.post("/held")
+    async def held() -> dict:  # a request the app is still working on holds the only slot
+        while not release.is_set():
+            await asyncio.sleep(0.02)
+        return {}
+
     with LiveServer(app) as server:
-        # A request whose body never finishes holds the only slot.
+        # a request whose body never finishes holds no slot (issue 16: slow senders cannot fill them)
         stalled = socket.create_connection(("127.0.0.1", server.port))
         stalled.sendall(f"POST /api/tokenize HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
                         "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{".encode())
+        holder = threading.Thread(target=lambda: httpx.post(f"{server.url}/held", json={}, timeout=30), daemon=True)
         try:
             with server.client() as c:
+                time.sleep(0.3)
+                assert c.get("/api/config").status_code == 200
+                holder.start()
                 deadline = time.monotonic() + 10
                 while _active(server.app) < 1 and time.monotonic() < deadline:
                     time.sleep(0.02)
@@ -239,7 +254,9 @@ def test_past_the_concurrency_limit_is_429_at_once() -> None:
                 assert_error(r, 429)
                 assert time.monotonic() - started < 2, "429 must come at once, not after queueing"
         finally:
+            release.set()
             stalled.close()
+            holder.join(timeout=10)
         with server.client() as c:
             deadline = time.monotonic() + 10
             while c.get("/api/config").status_code == 429 and time.monotonic() < deadline:
