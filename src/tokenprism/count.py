@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from .errors import UsageError
 from .files import STREAM_BYTES, TextBlocks, iter_files, read_text_file
 from .tokenizers.base import Tokenizer
+from .tokenizers.fast import checked_ids
 
 __all__ = ["FileCount", "CountReport", "count_paths"]
 
@@ -34,6 +35,8 @@ class CountReport:
     unreadable: list[str] = field(default_factory=list)
     #: (path, why) for what was not read: FIFOs, devices, symlinks out of the folder, bad .gitignore lines
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: the engine that produced the counts (tokenizers/fast.py: the library itself, or a verified fast one)
+    ids_engine: str = ""
 
     @property
     def total(self) -> int:
@@ -47,6 +50,7 @@ class CountReport:
             "skipped_binary": self.skipped_binary,
             "unreadable": self.unreadable,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "ids_engine": self.ids_engine,
         }
 
 
@@ -66,9 +70,10 @@ def count_paths(tokenizer: Tokenizer, paths: list[Path], *, respect_gitignore: b
     pending: list[tuple[Path, str, int]] = []
 
     def flush() -> None:
-        counts = tokenizer.encode_ids_batch([t for _, t, _ in pending])
-        for (path, text, bad), ids in zip(pending, counts):
-            report.files.append(FileCount(str(path), len(ids), len(text), bad))
+        # the library's own encoder, or past a few MB its verified fast engine, spot-checked (tokenizers/fast.py)
+        counts = checked_ids(tokenizer).counts([t for _, t, _ in pending])
+        for (path, text, bad), n in zip(pending, counts):
+            report.files.append(FileCount(str(path), n, len(text), bad))
         pending.clear()
 
     def skipped(path: Path, reason: str) -> None:
@@ -91,6 +96,8 @@ def count_paths(tokenizer: Tokenizer, paths: list[Path], *, respect_gitignore: b
             flush()
     if pending:
         flush()
+    ids = checked_ids(tokenizer)
+    report.ids_engine = ids.name + (f" ({ids.switched})" if ids.switched else "")
     return report
 
 

@@ -43,8 +43,10 @@ def text_parts(tok: Tokenizer, blocks: Iterable[str], *, decodes: bool = False, 
 
 def count_blocks(tok: Tokenizer, blocks: Iterable[str], *, part_chars: int | None = None) -> int:
     """Tokens of the text of `blocks` (no tokens added around it), a few parts in memory at a time."""
+    from .tokenizers.fast import checked_ids  # the library, or past a few MB its verified fast engine
+
     parts = text_parts(tok, blocks, part_chars=part_chars)
-    return sum(len(ids) for batch in _batches(parts) for ids in tok.encode_ids_batch(batch))
+    return sum(sum(checked_ids(tok).counts(batch)) for batch in _batches(parts))
 
 
 def ids_in_parts(tok: Tokenizer, blocks: Iterable[str], *, add_special_tokens: bool = True,
@@ -52,8 +54,11 @@ def ids_in_parts(tok: Tokenizer, blocks: Iterable[str], *, add_special_tokens: b
     """The ids of the text of `blocks`, part by part: joined, those of encoding the whole text."""
     before, after = added_around(tok) if add_special_tokens else ([], [])
     yield [tok_id for tok_id, _ in before]
+    from .tokenizers.fast import checked_ids  # the library, or past a few MB its verified fast engine
+
     for batch in _batches(text_parts(tok, blocks, part_chars=part_chars)):
-        yield from tok.encode_ids_batch(batch, split_special_tokens=split_special_tokens)
+        yield from (tok.encode_ids_batch(batch, split_special_tokens=True) if split_special_tokens
+                    else checked_ids(tok).rows(batch))
     yield [tok_id for tok_id, _ in after]
 
 

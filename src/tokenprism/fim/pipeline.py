@@ -56,7 +56,20 @@ class FimWork:
             from ..tokenizers.registry import load_tokenizer
 
             self.tokenizer = load_tokenizer(self.spec)
-        return self.tokenizer.encode_ids_batch(texts)  # nothing added around a text; sentinels parsed as special
+        # nothing added around a text; sentinels parsed as special. The library's encoder, or past a few
+        # MB the tokenizer's verified fast engine, spot-checked (tokenizers/fast.py)
+        from ..tokenizers.fast import checked_ids
+
+        ids = checked_ids(self.tokenizer)
+        return IdLists(ids.rows(texts), engine=ids.name)
+
+
+class IdLists(list):
+    """A batch's id lists, with the name of the engine that produced them (for meta.json)."""
+
+    def __init__(self, rows: list[list[int]], *, engine: str) -> None:
+        super().__init__(rows)
+        self.engine = engine
 
 
 def write_fim_data(
@@ -107,14 +120,17 @@ def write_fim_data(
     work = FimWork(sentinels=marks, seed=seed, fim_rate=fim_rate, spm_rate=spm_rate,
                    tokenizer=tok if fmt == "ids" else None)
     writer = open_writer(fmt, Path(output), field=field or "text", tokenizer=tok, shard_tokens=shard_tokens)
+    ids_engines: dict[str, None] = {}
     try:
         for outputs in run(batches(units, batch_chars=BATCH_CHARS, batch_items=1 << 30, chars=_unit_chars), work,
                            address=ray_address):
             writer.write(outputs)
+            ids_engines.setdefault(getattr(outputs, "engine", ""))
         return writer.close(meta={
             "documents": reader.report.documents, "files": reader.report.files, "level": level,
             "context_length": context_length if level == "context" else None, "fim_rate": fim_rate, "spm_rate": spm_rate,
             "seed": seed, "sentinels": marks.to_dict(), "sentinel_ids": sentinel_ids, "engine": engine,
+            **({"ids_engine": " + ".join(e for e in ids_engines if e)} if fmt == "ids" else {}),
             "skipped": reader.report.to_dict()["skipped"],
         })
     except BaseException as exc:  # an error, Ctrl-C: no output at all rather than one that looks whole

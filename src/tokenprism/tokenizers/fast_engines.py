@@ -21,9 +21,9 @@ import tempfile
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from .base import Tokenizer
 
 __all__ = ["FlatIds", "IdRows", "IdEngine", "ReferenceEngine", "BUILDERS", "version_of"]
@@ -41,6 +41,8 @@ class FlatIds(NamedTuple):
 
     @classmethod
     def of(cls, rows: Sequence[Sequence[int]]) -> FlatIds:
+        import numpy as np  # (here, not above: `import tokenprism.tokenizers.fast` stays light for `count`)
+
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         bounds = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=bounds[1:])
@@ -49,7 +51,7 @@ class FlatIds(NamedTuple):
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.diff(self.bounds)
+        return self.bounds[1:] - self.bounds[:-1]
 
     def row(self, k: int) -> list[int]:
         return self.flat[self.bounds[k] : self.bounds[k + 1]].tolist()
@@ -137,6 +139,8 @@ class GigatokenEngine(IdEngine):
         self.name = f"gigatoken {version_of('gigatoken')}"
 
     def encode_flat(self, texts: Sequence[str]) -> FlatIds:
+        import numpy as np
+
         layout = self.engine.encode_batch(list(texts)).layout
         offsets = np.asarray(layout.offsets.data, dtype=np.int64)
         flat = np.asarray(layout.content.data)
@@ -222,6 +226,8 @@ class QuicktokEngine(IdEngine):
         self.name = f"quicktok {version_of('quicktok-v1')} ({engine.name})"
 
     def encode_flat(self, texts: Sequence[str]) -> FlatIds:
+        import numpy as np
+
         flat, offsets = self.engine.encode_batch(list(texts), self.threads, True)
         return FlatIds(flat, np.asarray(offsets, dtype=np.int64))
 
