@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple
 from ..errors import TokenizerFileError, TokenizerNotFound, UsageError
 from .base import Tokenizer
 
-__all__ = ["load_tokenizer", "load_local", "resolve_hub_files", "is_hub_id", "available_offline", "hub_patterns",
+__all__ = ["load_tokenizer", "load_local", "alias_encoding", "resolve_hub_files", "is_hub_id", "available_offline", "hub_patterns",
            "BUNDLED", "bundled_path", "spec_label", "TokenizerFileKind", "TOKENIZER_FILE_KINDS"]
 
 #: A loader: (the file, the name the user gave) → a tokenizer. It imports its backend itself, so
@@ -42,6 +42,17 @@ _lock = threading.Lock()
 def is_hub_id(spec: str) -> bool:
     """Whether a spec has the shape of a Hub repo id ("gpt2", "owner/name")."""
     return bool(_HUB_ID.match(spec))
+
+
+def alias_encoding(spec: str) -> str | None:
+    """The OpenAI encoding a spec names: an encoding name itself or a model alias (gpt-4 → cl100k_base).
+
+    >>> alias_encoding("gpt-4"), alias_encoding("bert-base-uncased")
+    ('cl100k_base', None)
+    """
+    from .tik import encoding_for_alias
+
+    return encoding_for_alias(spec)
 
 
 def spec_label(spec: str) -> str:

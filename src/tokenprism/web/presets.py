@@ -21,10 +21,10 @@ __all__ = ["preset_status", "stands_for"]
 def _names(spec: str) -> set[str]:
     """What a preset spec may be called on disk: its Hub id, the repo's name ("org--name" as the
     Hub cache writes it), and an OpenAI alias's encoding name (gpt-4 → cl100k_base)."""
-    from ..tokenizers.tik import encoding_for_alias
+    from ..tokenizers.registry import alias_encoding
 
     names = {spec.lower(), spec.rsplit("/", 1)[-1].lower(), spec.replace("/", "--").lower()}
-    encoding = encoding_for_alias(spec)
+    encoding = alias_encoding(spec)
     return names | ({encoding.lower()} if encoding else set())
 
 
