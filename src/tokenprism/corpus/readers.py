@@ -85,15 +85,9 @@ def split_text(text: str, part_chars: int = PART_CHARS, cut: Cut | None = None) 
     >>> split_text("ab\\ncd\\nef", 3)
     ['ab\\n', 'cd\\n', 'ef']
     """
-    parts, start, n = [], 0, len(text)
-    while n - start > part_chars:
-        at = (cut or _cut_point)(text, start, start + part_chars)
-        if at is None:
-            break
-        parts.append(text[start:at])
-        start = at
-    parts.append(text[start:])
-    return parts
+    from ..tokenizers.cuts import split_parts
+
+    return split_parts(text, part_chars, cut or _cut_point)
 
 
 def _cut_point(text: str, start: int, limit: int) -> int:

@@ -27,12 +27,12 @@ behind), and each piece is encoded on its own. See README, "Correctness".
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from .base import Tokenizer
 
-__all__ = ["cut_point", "cut_holds", "TextCutter", "split_stream", "CUT_WINDOW"]
+__all__ = ["cut_point", "cut_holds", "TextCutter", "split_parts", "split_stream", "CUT_WINDOW"]
 
 #: Characters of context on each side of a cut that its check encodes.
 CUT_WINDOW = 256
@@ -127,15 +127,25 @@ class TextCutter:
     def split(self, text: str, *, part_chars: int) -> list[str]:
         """`text` in parts of about `part_chars` characters, cut where every tokenizer allows (a part
         is longer where no cut holds near its end; the whole text where none holds anywhere)."""
-        parts, start = [], 0
-        while len(text) - start > part_chars:
-            at = self(text, start, start + part_chars)
-            if at is None:
-                break
-            parts.append(text[start:at])
-            start = at
-        parts.append(text[start:])
-        return parts
+        return split_parts(text, part_chars, self)
+
+
+def split_parts(text: str, part_chars: int, cut: Callable[[str, int, int], int | None]) -> list[str]:
+    """`text` in parts of about `part_chars` characters, each ended where `cut(text, start, limit)` says
+    (None: the rest is one part).
+
+    >>> split_parts("ab cd ef", 3, lambda text, start, limit: text.rfind(" ", start + 1, limit + 1) if " " in text[start + 1:limit + 1] else None)
+    ['ab', ' cd', ' ef']
+    """
+    parts, start = [], 0
+    while len(text) - start > part_chars:
+        at = cut(text, start, start + part_chars)
+        if at is None:
+            break
+        parts.append(text[start:at])
+        start = at
+    parts.append(text[start:])
+    return parts
 
 
 def split_stream(cutter: TextCutter, chunks: Iterable[str], *, part_chars: int) -> Iterator[str]:

@@ -251,8 +251,8 @@ def _lazy(module: str, function: str) -> Loader:
     """The loader `function` of the backend module `module`, imported only when a file of its kind is
     loaded: the table costs nothing to import, and a backend's loader lives in the backend.
 
-    >>> _lazy("spm", "from_model_file").__qualname__
-    'spm.from_model_file'
+    >>> _lazy("spm_slow", "from_model_file").__qualname__
+    'spm_slow.from_model_file'
     """
 
     def load(path: Path, name: str, **options: str) -> Tokenizer:
@@ -280,7 +280,7 @@ def _model_file(path: Path, name: str, **options: str) -> Tokenizer:
 
 _K = TokenizerFileKind
 _HF_JSON = _lazy("hf_files", "from_tokenizer_json")
-_SENTENCEPIECE = _lazy("spm", "from_model_file")
+_SENTENCEPIECE = _lazy("spm_slow", "from_model_file")
 _RANKS = _lazy("tik_files", "from_ranks_file")
 _MODEL = _model_file
 _WORDPIECE = _lazy("hf_files", "from_vocab_txt")

@@ -15,30 +15,15 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from ..errors import TokenizerFileError
 from .base import ModelRules, ModelWord, Tokenizer, guard, repair_surrogates
-from .config import chat_template_from_config, max_length_from_config, read_json_config, roles_from_config, settings_beside
+from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
 
-__all__ = ["SentencePieceTokenizer", "from_model_file"]
+__all__ = ["SentencePieceTokenizer"]
 
 _BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 _INNER_SPACE = re.compile("[^▁]▁")  # a piece that holds a space after a character (pieces cross words)
-
-
-def from_model_file(path: Path, name: str) -> SentencePieceTokenizer:
-    """A SentencePiece .model, with tokenizer_config.json and special_tokens_map.json beside it: read as
-    the transformers class they (or config.json's model_type) name, else as plain SentencePiece."""
-    from .spm_classes import resolve_class
-
-    config = settings_beside(path)
-    resolved = resolve_class(config, read_json_config(path.parent, "config.json"))
-    if resolved is not None:
-        from .spm_slow import SlowClassTokenizer
-
-        return SlowClassTokenizer(path, name=name, config=config, resolved=resolved)
-    plain = "no transformers class named (tokenizer_config.json's tokenizer_class, config.json's model_type): plain SentencePiece"
-    return SentencePieceTokenizer(path, name=name, config=config, inferred=[plain])
 
 
 class SentencePieceTokenizer(Tokenizer):

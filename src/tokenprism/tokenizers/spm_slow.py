@@ -23,16 +23,27 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import UsageError
 from .base import ModelWord, repair_surrogates
-from .config import roles_from_config
-from .spm import SentencePieceTokenizer
-from .spm_classes import ROLE_ORDER, ResolvedClass, digit_comma, split_on_punctuation
+from .config import read_json_config, roles_from_config, settings_beside
+from .spm import SentencePieceTokenizer, _byte_to_char
+from .spm_classes import ROLE_ORDER, ResolvedClass, digit_comma, resolve_class, split_on_punctuation
 
 if TYPE_CHECKING:
     from .roundtrip import RoundTripCheck
 
-__all__ = ["SlowClassTokenizer"]
+__all__ = ["SlowClassTokenizer", "from_model_file"]
 
 _SPIECE = "▁"
+
+
+def from_model_file(path: Path, name: str) -> SentencePieceTokenizer:
+    """A SentencePiece .model, with tokenizer_config.json and special_tokens_map.json beside it: read as
+    the transformers class they (or config.json's model_type) name, else as plain SentencePiece."""
+    config = settings_beside(path)
+    resolved = resolve_class(config, read_json_config(path.parent, "config.json"))
+    if resolved is not None:
+        return SlowClassTokenizer(path, name=name, config=config, resolved=resolved)
+    plain = "no transformers class named (tokenizer_config.json's tokenizer_class, config.json's model_type): plain SentencePiece"
+    return SentencePieceTokenizer(path, name=name, config=config, inferred=[plain])
 
 
 class SlowClassTokenizer(SentencePieceTokenizer):
@@ -324,7 +335,7 @@ class SlowClassTokenizer(SentencePieceTokenizer):
         class lowercases. A token it cannot place (accents stripped) gets an empty span."""
         data = text.encode("utf-8")
         fold = (lambda b: b.lower()) if self.options.get("do_lower_case") else (lambda b: b)
-        folded, char_at = fold(data), _char_index(text)
+        folded, char_at = fold(data), _byte_to_char(text)
         spans, pos = [], 0
         for tid in ids:
             token = fold(self.token_bytes(tid))
@@ -363,9 +374,9 @@ class SlowClassTokenizer(SentencePieceTokenizer):
         return "".join(out)
 
     def decode_native(self, batch: Sequence[Sequence[int]]) -> list[str]:
-        """As sentencepiece decodes (control pieces dropped, the class's special tokens too): what
-        round-trip verdicts compare with, as for plain SentencePiece."""
-        return [self.decode(ids, skip_special_tokens=True, controls=False) for ids in batch]
+        """What round-trip verdicts compare with: the model's control pieces dropped, as sentencepiece
+        drops them; the class's other tokens as their text, as transformers decodes them."""
+        return [self.decode(ids, controls=False) for ids in batch]
 
     def id_to_piece(self, id: int) -> str:
         if id in self._id_token:
@@ -408,15 +419,6 @@ class SlowClassTokenizer(SentencePieceTokenizer):
                 words.append(ModelWord(_surface(pieces), first, tuple(self._pieces_to_ids(pieces))))
             first += len(pieces)
         return words
-
-
-def _char_index(text: str) -> list[int]:
-    """Byte offset in the text's UTF-8 → the index of the character it belongs to (and len(text) at the end)."""
-    index: list[int] = []
-    for ci, ch in enumerate(text):
-        index.extend([ci] * len(ch.encode("utf-8")))
-    index.append(len(text))
-    return index
 
 
 def _find_token(data: bytes, token: bytes, pos: int) -> tuple[int, int] | None:
