@@ -73,6 +73,10 @@ def corpus_stats(
     fold = Fold(names, specs, [TokenizerJob.of(tok, name=n, ids_engine=policy) for n, tok in zip(names, toks)],
                 ids_engine=policy)
     started = time.perf_counter()
+    if isinstance(documents, CorpusReader) and documents.cut is None:
+        from ..tokenizers.cuts import TextCutter
+
+        documents.cut = TextCutter(toks)  # long texts cut only where every tokenizer's ids stay exact
     tallies, runs = _fold_all(run, documents, fold, batch_chars=batch_chars, address=ray_address, progress=progress)
     switched = [n for n in names if runs.get(n) and runs[n].switched]
     again = _read_again(documents) if switched else None
