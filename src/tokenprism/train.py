@@ -92,7 +92,10 @@ def train_tokenizer(
     except OSError as exc:
         raise UsageError(f"cannot write the tokenizer into {out}: {exc.strerror}") from None
     with written_whole(out / "tokenizer.json") as temp:  # each file whole or not at all
-        raw.save(str(temp))
+        try:
+            raw.save(str(temp))
+        except Exception as exc:  # noqa: BLE001 - the Rust library raises a bare Exception for an OS error
+            raise UsageError(f"cannot write {out / 'tokenizer.json'}: {str(exc)[:160]}; nothing was written there") from None
     with written_whole(out / "tokenizer_config.json") as temp:
         temp.write_text(json.dumps(_config(specials, lowercase), indent=2), encoding="utf-8")
     from .tokenizers.registry import load_local

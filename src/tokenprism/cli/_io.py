@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
@@ -24,14 +25,23 @@ class _Stdout:
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        buffer = getattr(stream, "buffer", None)
+        # python -u (PYTHONUNBUFFERED): the text layer writes straight to the file and ignores a short
+        # write, so a full disk cut the output silently; here every byte is written or an error raised
+        self._raw = buffer if isinstance(buffer, io.RawIOBase) else None
 
     def write(self, text: str) -> int:
         with _output_errors():
-            return self._stream.write(text)
+            if self._raw is None:
+                return self._stream.write(text)
+            self._stream.flush()
+            if os.linesep != "\n":
+                text = text.replace("\n", os.linesep)
+            _write_all(self._raw, text.encode(self._stream.encoding or "utf-8", self._stream.errors or "strict"))
+            return len(text)
 
     def writelines(self, lines: Any) -> None:
-        with _output_errors():
-            self._stream.writelines(lines)
+        self.write("".join(lines))
 
     def flush(self) -> None:
         with _output_errors():
@@ -39,6 +49,15 @@ class _Stdout:
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer … as the real stream has them
         return getattr(self._stream, name)
+
+
+def _write_all(raw: Any, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = raw.write(view)
+        if written is None:  # a non-blocking descriptor that would block
+            raise BlockingIOError(11, "standard output would block")
+        view = view[written:]
 
 
 @contextlib.contextmanager
