@@ -192,3 +192,29 @@ def test_the_fold_on_ray_loads_its_engine_where_it_runs():
     fold = pickle.loads(pickle.dumps(Fold(["gpt2"], [spec], ids_engine="fast")))
     result = fold([Document(t, "all", k) for k, t in enumerate(corpus_texts(20))])
     assert result.runs["gpt2"].engines == {load_tokenizer(spec).ids_engine().name: 24}
+
+
+@needs_fast
+def test_fim_shards_hold_the_library_ids_when_the_fast_engine_writes_them(tmp_path, monkeypatch):
+    """FIM token-id shards from the fast engine (forced from the first byte): the ids of the text
+    output, as the library encodes it, and meta.json names the engine."""
+    import numpy as np
+
+    from tokenprism.fim import write_fim_data
+    from tokenprism.tokenizers.registry import bundled_path
+
+    monkeypatch.setattr(fast, "MIN_BYTES", 0)
+    tok = load_tokenizer(str(bundled_path("prism-tiny")))
+    tok.__dict__.pop("_checked_ids", None)
+    source = tmp_path / "docs.jsonl"
+    texts = [t for t in corpus_texts(60) if t and "<|" not in t]  # (a sentinel in a text is refused)
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    options = {"tokenizer": tok, "fim_rate": 0.9, "seed": 3}
+    meta = write_fim_data(source, tmp_path / "shards", **options)
+    write_fim_data(source, tmp_path / "out.jsonl", **options)
+    texts = [json.loads(line)["text"] for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    want = [i for ids in tok.backend_tokenizer.encode_batch(texts, add_special_tokens=False) for i in ids.ids]
+    got = np.concatenate([np.load(tmp_path / "shards" / s["file"]) for s in meta["shards"]])
+    assert got.tolist() == want
+    assert meta["ids_engine"] == tok.ids_engine().name != "tokenizers"
+    tok.__dict__.pop("_checked_ids", None)

@@ -120,12 +120,20 @@ def info(spec, probe, as_json):
         from ..properties import detect_properties
 
         properties = detect_properties(tok)
+    # which engine id-only work (count, corpus, fim-transform) uses at scale, and why (tokenizers/fast.py)
+    engine = tok.ids_engine() if probe else None
+    ids = {"engine": engine.name, "verified": getattr(engine, "verified", ""),
+           "passed_over": list(getattr(engine, "tried", []))} if engine is not None else None
     if as_json:
         data = details.to_dict()
         if properties is not None:
             data["properties"] = properties.to_dict()
+        if ids is not None:
+            data["ids_engine"] = ids
         emit_json(data)
     else:
         from ..render.terminal import info_view
 
         show(info_view(details, properties.summary() if properties is not None else None))
+        if ids is not None:
+            click.echo(f"ids engine (count, corpus, fim-transform from 4 MB): {ids['engine']} — {ids['verified']}")

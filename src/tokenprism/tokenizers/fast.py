@@ -236,8 +236,9 @@ def checked_ids(tok: Tokenizer) -> CheckedIds:
     have gone through, then its chosen engine. `.name` says which engine produced the latest ids."""
     found = tok.__dict__.get("_checked_ids")
     if found is None:
+        made = CheckedIds(tok, after_chars=MIN_BYTES)  # (outside the lock: it may choose the engine, which takes it)
         with _lock:
-            found = tok.__dict__.setdefault("_checked_ids", CheckedIds(tok, after_chars=MIN_BYTES))
+            found = tok.__dict__.setdefault("_checked_ids", made)
     return found
 
 
