@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 from importlib import metadata
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class FlatIds(NamedTuple):
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         bounds = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=bounds[1:])
-        flat = np.fromiter((i for row in rows for i in row), dtype=np.int64, count=int(bounds[-1]))
+        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(bounds[-1]))
         return cls(flat, bounds)
 
     @property
