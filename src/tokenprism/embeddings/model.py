@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import MissingDependency, ModelError, TokenizerNotFound, TokenprismError
 from ..tokenizers.base import Tokenizer
 from ..tokenizers.registry import BUNDLED, load_local, resolve_hub_files
-from ..models.loading import LOADING, pick_device, quiet_loading, read_config, resolve_model_path, weight_files, weights_errors
+from ..models.loading import LOADING, check_layers, pick_device, quiet_loading, read_config, resolve_model_path, weight_files, weights_errors
 from .pooling import PoolingSpec, read_json, read_pooling
 
 __all__ = ["EmbeddingModel", "load_embedding_model", "resolve_model_folder", "DEFAULT_MODEL"]
@@ -134,6 +134,7 @@ def _load(spec: str, device: str, *, allow_pickle: bool) -> EmbeddingModel:
     folder = resolve_model_folder(spec)
     tokenizer = _private_tokenizer(folder, spec)
     plan = weight_files(folder, allow_pickle=allow_pickle)
+    check_layers(plan, read_config(folder))
     network = _load_network(folder, spec, use_safetensors=plan.use_safetensors).to(device)
     table = network.get_input_embeddings() if hasattr(network, "get_input_embeddings") else None
     import torch

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ModelError, UsageError
-from .loading import LOADING, WeightFiles, check_can_generate, pick_device, pick_dtype, read_config, resolve_model_path, weight_files
+from .loading import LOADING, WeightFiles, check_can_generate, check_layers, pick_device, pick_dtype, read_config, resolve_model_path, weight_files
 from .protocol import Model
 
 __all__ = ["load_model", "as_model", "ENGINES", "EngineChoice"]
@@ -74,6 +74,7 @@ def _load_uncached(spec: str, *, engine: str, device: str, dtype: str, allow_pic
     if config.get("auto_map") and not trust_remote_code:
         raise ModelError(f"{spec} needs its own Python code (auto_map in config.json); pass --trust-remote-code if you trust it")
     plan = weight_files(folder, allow_pickle=allow_pickle)
+    check_layers(plan, config)
     chosen = choose_engine(engine, spec=spec, config=config, weights=plan.format, device=device)
     # The tokenizer comes from the same place, through the same loader as `tokenprism tokenize`.
     tokenizer = load_tokenizer(spec, revision=revision)

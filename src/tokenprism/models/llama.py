@@ -141,7 +141,7 @@ class LlamaEngine:
         self.dtype = _pick_dtype(dtype)
         shape = _check_config(config)
         self.num_layers, self.heads, self.kv_heads, self.head_dim, self.hidden, self.intermediate, self.vocab = shape
-        self.eps = float(config.get("rms_norm_eps", 1e-6))
+        self.eps = _rope_number(config, "rms_norm_eps", 1e-6, what="config.json")
         self.scale = self.head_dim**-0.5  # softmax(q·k / √d): keeps the scores' spread independent of d
         self.window = config.get("sliding_window") if config.get("model_type") == "mistral" else None
         self.inv_freq = rope_frequencies(config, self.head_dim)
@@ -377,11 +377,13 @@ def rope_frequencies(config: dict, head_dim: int) -> np.ndarray:
     Reads both spellings of the config: transformers 5's `rope_parameters` and the older `rope_theta`
     + `rope_scaling`.
     """
-    params = dict(config.get("rope_parameters") or config.get("rope_scaling") or {})
+    params = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    if not isinstance(params, dict):
+        raise ModelError(f"config.json's rotary settings are {str(params)[:40]!r}, not an object; fix rope_parameters (or rope_scaling)")
     if any(isinstance(value, dict) for value in params.values()):
         raise ModelError(f"per-layer rotary settings (rope_parameters by layer type) are not supported; {_USE_TORCH}")
     kind = params.get("rope_type", params.get("type", "default"))
-    theta = float(params.get("rope_theta", config.get("rope_theta", 10000.0)))
+    theta = _rope_number(params | {"rope_theta": params.get("rope_theta", config.get("rope_theta"))}, "rope_theta", 10000.0)
     partial = params.get("partial_rotary_factor", config.get("partial_rotary_factor", 1.0))
     if partial not in (None, 1, 1.0):
         raise ModelError(f"partial_rotary_factor={partial} is not supported by the numpy engine; {_USE_TORCH}")
@@ -409,10 +411,11 @@ def _llama3_frequencies(inv_freq: np.ndarray, params: dict, config: dict) -> np.
     return np.where(middle, blended, scaled).astype(np.float32)
 
 
-def _rope_number(params: dict, key: str, default: float | None = None) -> float:
-    value = params.get(key, default)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise ModelError(f"the rotary settings need a positive {key} (found {value!r}); fix config.json's rope_scaling")
+def _rope_number(params: dict, key: str, default: float | None = None, *, what: str = "the rotary settings") -> float:
+    value = params.get(key)
+    value = default if value is None else value
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < math.inf:
+        raise ModelError(f"{what}: a positive {key} is needed (found {str(value)[:40]!r}); fix config.json")
     return float(value)
 
 
@@ -490,6 +493,9 @@ def _size(config: dict, key: str, default: int | None = None) -> int:
 def _check_tensors(engine: LlamaEngine, tensors: dict[str, np.ndarray]) -> int:
     """Every tensor the config implies is there with the right shape; returns the parameter count."""
     e = engine
+    last = f"model.layers.{e.num_layers - 1}.input_layernorm.weight"
+    if last not in tensors:  # before listing every layer's tensors: num_hidden_layers may be 2**40
+        raise ModelError(f"the weights lack {last}; config.json's num_hidden_layers ({e.num_layers}) does not match the checkpoint")
     q, kv = e.heads * e.head_dim, e.kv_heads * e.head_dim
     expected = {"model.embed_tokens.weight": (e.vocab, e.hidden), "model.norm.weight": (e.hidden,)}
     if not e.config.get("tie_word_embeddings", False):

@@ -8,8 +8,10 @@ the functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ __all__ = [
     "pick_dtype",
     "check_weights",
     "weight_files",
+    "check_layers",
     "WeightFiles",
     "check_can_generate",
     "read_config",
@@ -180,6 +183,47 @@ def _index_shards(folder: Path, index: Path) -> tuple[Path, ...]:
 def _is_plain_name(name: object) -> bool:
     """A file name inside the folder: no separators, no '..', nothing that climbs out."""
     return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
+#: Layer counts a config may give, by the names families use.
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
+_LAYER_INDEX = re.compile(r"\.(\d+)\.")
+
+
+def check_layers(plan: WeightFiles, config: dict[str, Any]) -> None:
+    """Refuse, before transformers builds anything, a config with more layers than the weights hold
+    (num_hidden_layers 2**40 would have it build modules for ever): safetensors headers name every
+    tensor, and layer tensors carry their index (``model.layers.11.…``, ``h.11.…``)."""
+    if plan.format != "safetensors":
+        return
+    held = -1
+    for path in plan.files:
+        for name in _tensor_names(path):
+            held = max(held, *(int(m) for m in _LAYER_INDEX.findall(name)), -1)
+    for key in _LAYER_KEYS:
+        value = config.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ModelError(f"config.json's {key} is {str(value)[:40]!r}, not a layer count; fix config.json")
+        if held >= 0 and value > held + 1:
+            raise ModelError(f"config.json's {key} is {value}, but the weights hold {held + 1} layers; "
+                             "the weights and config.json do not belong together")
+
+
+def _tensor_names(path: Path) -> list[str]:
+    """The tensor names in a safetensors file's header (8 bytes of length, then JSON)."""
+    try:
+        with open(path, "rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            if not 0 < size <= 100_000_000:
+                raise ValueError(f"a header of {size:,} bytes")
+            header = json.loads(fh.read(size))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path} could not be read ({str(exc)[:160]}); re-download or re-save the weights") from None
+    if not isinstance(header, dict):
+        raise ModelError(f"{path} could not be read (its header is not an object); re-download or re-save the weights")
+    return [name for name in header if name != "__metadata__"]
 
 
 def check_weights(folder: Path, *, allow_pickle: bool) -> str:

@@ -38,6 +38,8 @@ class SentencePieceTokenizer(Tokenizer):
         self.config = config or {}
         sp = self.processor
         self._size = sp.get_piece_size()
+        # every piece must be text: sentencepiece loads a piece of bad UTF-8 and fails on it later
+        guard("read the pieces of", path, lambda: sp.id_to_piece(list(range(self._size))))
         self._specials = {
             sp.id_to_piece(i): i for i in range(self._size) if sp.is_control(i) or sp.is_unknown(i)
         }
