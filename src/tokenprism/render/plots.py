@@ -147,10 +147,8 @@ def save_heatmaps(path: str | Path, matrices: Sequence[tuple[str, np.ndarray]], 
             ax.set_title(sub, fontsize=10)
         fig.colorbar(image, ax=list(axes[0]))
         fig.suptitle(title, fontsize=11)
-        try:
-            fig.savefig(out, bbox_inches="tight")
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+        with written_whole(out) as temp:  # never a cut file at `out`
+            fig.savefig(temp, bbox_inches="tight")
     finally:
         plt.close(fig)
     return out
