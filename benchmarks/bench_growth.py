@@ -8,7 +8,7 @@ and Japanese novels and the UDHR), so a larger text is more of the same, not oth
   compare           ours: compare() of 8 fixture tokenizers, then to_dict() and json.dumps
                     anchor: the 8 libraries' own encodes with offsets (the work compare cannot skip)
   web compare       ours: compare() and the page's payload (columns), json.dumps
-Printed per size: seconds per MB, ours and anchor, and their ratio. The bars: per-MB cost at 1 MB within
+Printed per size: CPU seconds per MB, ours and anchor, and their ratio. The bars: per-MB cost at 1 MB within
 1.5× of that at 10 KB; compare of 100 KB with 8 tokenizers ≤ 3 s. The libraries themselves get slower
 per MB on larger texts (more distinct words than their word caches hold): "growth" is given for ours,
 for the anchor, and for ours less the anchor (the part tokenprism adds).
@@ -46,11 +46,12 @@ def mixed_text(size: int) -> str:
 
 
 def timed(fn, reps: int) -> float:
+    """The least CPU time (all threads) of `reps` runs: steadier than wall time on a shared machine."""
     best = float("inf")
     for _ in range(reps):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 

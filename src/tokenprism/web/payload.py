@@ -53,7 +53,8 @@ def token_columns(enc: Encoding, tok: Tokenizer) -> dict[str, Any]:
     rows = _id_rows(tok)
     get = rows.get
     table = [get(i) or rows.setdefault(i, _id_row(tok, i)) for i in enc.ids]
-    pieces, labels, hexes, special, fragment = zip(*table) if table else ((),) * 5  # transposed in C
+    # one list per column (zip(*table) takes each row's iterator: its cost per row grows with the rows)
+    pieces, labels, hexes, special, fragment = ([row[k] for row in table] for k in range(5))
     positions = range(len(table))
     added = enc.added
     return {
