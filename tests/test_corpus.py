@@ -28,7 +28,8 @@ def corpus(tmp_path_factory) -> Path:
     for group, names in {"en": ["udhr/eng.txt", "udhr/fra.txt"], "zh": ["udhr/zho_hans.txt", "udhr/jpn.txt"]}.items():
         (root / group).mkdir()
         for name in names:
-            (root / group / Path(name).name).symlink_to(FIXTURES / "corpus" / name)
+            # copied, not linked: a symlink out of the scanned folder is not followed (issue 16)
+            (root / group / Path(name).name).write_bytes((FIXTURES / "corpus" / name).read_bytes())
     (root / "code").mkdir()
     (root / "code" / "area.py").write_text(CODE, encoding="utf-8")
     (root / "code" / "tabs.py").write_text("if x:\n\t\treturn [UNK] 🎵\n", encoding="utf-8")

@@ -319,3 +319,27 @@ def test_memory_stays_under_a_gigabyte_on_huge_files(huge_files: dict[int, Path]
     peak, err = _max_rss_mb(args, timeout=3000)
     print(f"{command} {megabytes} MB: max RSS {peak:.0f} MB")
     assert peak <= 1024, f"{command} on {megabytes} MB used {peak:.0f} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_tokenize_json_on_a_large_file_streams_its_arrays(tmp_path: Path) -> None:
+    """`tokenize --json` on 23 MB used 17.9 GB: its arrays are streamed now. A 20 MB file, max RSS ≤ 1 GB,
+    and the output is one JSON object whose ids are the `--ids-only` ids."""
+    path = tmp_path / "20mb.txt"
+    block = _words_text(5_000_000, seed=11).encode()
+    path.write_bytes(block * 4)
+    gpt2 = str(fixture(GPT2))
+    out = tmp_path / "out.json"
+    with open(out, "wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "tokenprism", "tokenize", "-f", str(path), "-t", gpt2, "--json"], stdout=fh,
+                                stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read()[-1000:] if proc.stderr else b""
+    print(f"tokenize --json 20 MB: max RSS {usage.ru_maxrss / 1024:.0f} MB")
+    assert usage.ru_maxrss / 1024 <= 1024
+    with open(out, encoding="utf-8") as fh:
+        data = json.load(fh)
+    assert data["count"] == len(data["ids"]) == len(data["tokens"])
+    assert data["text"] == path.read_text(encoding="utf-8") and data["lossless"] is True
+    assert data["tokens"][-1]["end"] == len(data["text"])

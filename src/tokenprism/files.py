@@ -234,7 +234,7 @@ def skip_reason(path: Path, *, inside: Path | None = None) -> str | None:
                 return "a symlink out of the scanned folder; not followed"
             mode = target.stat().st_mode
     except FileNotFoundError:
-        return "a broken symlink" if path.is_symlink() else "not found"
+        return "unreadable: a broken symlink" if path.is_symlink() else "unreadable: not found"
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
         return f"unreadable: {getattr(exc, 'strerror', None) or exc}"
     if stat.S_ISREG(mode):
