@@ -199,7 +199,8 @@ def load_local(path: Path, *, name: str, **options: str) -> Tokenizer:
                 return kind.load(found[0], name, **options)
     # how many files, never their names: an error can travel to a web page
     others = sum(1 for _ in path.iterdir())
-    raise TokenizerNotFound(f"{path} holds no tokenizer file ({others} other entries); expected {_expected()}")
+    entries = "1 other entry" if others == 1 else f"{others} other entries"
+    raise TokenizerNotFound(f"{path} holds no tokenizer file ({entries}); expected {_expected()}")
 
 
 def _load_file(path: Path, *, name: str, **options: str) -> Tokenizer:
