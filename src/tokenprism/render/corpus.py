@@ -27,7 +27,7 @@ _SHORT = ("group", "docs", "tokens", "B/tok", "ch/tok", "tok/w", "unk", "lossl."
 
 
 def _cells(r: GroupStats) -> list[str]:
-    from .comparison import one_line
+    from .compare import one_line
 
     top = " ".join(one_line(label) for _, label, _ in r.top_tokens[:5])
     return [
@@ -44,7 +44,7 @@ def corpus_view(stats: CorpusStats) -> Group:
     from rich.table import Table
     from rich.text import Text
 
-    from .comparison import one_line
+    from .compare import one_line
 
     parts: list = [Text(f"corpus statistics ({stats.engine} engine, {stats.seconds:.1f} s)", style="bold")]
     for name in stats.tokenizers:
