@@ -58,10 +58,11 @@ class FimWork:
             self.tokenizer = load_tokenizer(self.spec)
         # nothing added around a text; sentinels parsed as special. The library's encoder, or past a few
         # MB the tokenizer's verified fast engine, spot-checked (tokenizers/fast.py)
-        from ..tokenizers.fast import checked_ids
+        from ..tokenizers.fast import IdsRun, checked_ids
 
-        ids = checked_ids(self.tokenizer)
-        return IdLists(ids.rows(texts), engine=ids.name)
+        note = IdsRun()  # which engine encoded this batch (another thread may change the run's meanwhile)
+        rows = checked_ids(self.tokenizer).rows(texts, note=note)
+        return IdLists(rows, engine=" + ".join(note.engines))
 
 
 class IdLists(list):

@@ -294,18 +294,27 @@ class CheckedIds:
 
     def counts(self, texts: Sequence[str], *, note: IdsRun | None = None) -> list[int]:
         """How many ids each text has (a small job on the reference never imports numpy)."""
-        if self.engine.reference and self.waiting and self.chars + sum(map(len, texts)) < self.waiting:
-            self.chars += sum(map(len, texts))
+        if self._still_waiting(texts, note):
             return [len(ids) for ids in self.tok.encode_ids_batch(texts)]
         return self.encode(texts, note=note).lengths.tolist()
 
     def rows(self, texts: Sequence[str], *, note: IdsRun | None = None) -> list[list[int]]:
         """The ids of each text, as lists."""
-        if self.engine.reference and self.waiting and self.chars + sum(map(len, texts)) < self.waiting:
-            self.chars += sum(map(len, texts))
+        if self._still_waiting(texts, note):
             return self.tok.encode_ids_batch(texts)
         ids = self.encode(texts, note=note)
         return [ids.row(k) for k in range(len(texts))]
+
+    def _still_waiting(self, texts: Sequence[str], note: IdsRun | None) -> bool:
+        """Whether these texts go to the reference as part of the first `after_chars` (noted if so)."""
+        size = sum(map(len, texts))
+        with self._lock:
+            if not (self.waiting and self.engine.reference and self.chars + size < self.waiting):
+                return False
+            self.chars += size
+        if note is not None:
+            note.engines[self.engine.name] = note.engines.get(self.engine.name, 0) + len(texts)
+        return True
 
     def _promote(self, chars: int) -> None:
         """Count text seen while waiting; past `after_chars`, take the tokenizer's own engine."""
