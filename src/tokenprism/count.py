@@ -67,6 +67,7 @@ def count_paths(tokenizer: Tokenizer, paths: list[Path], *, respect_gitignore: b
     if missing:
         raise UsageError(f"no such file or folder: {missing[0]}")
     report = CountReport(tokenizer.name)
+    used = dict(checked_ids(tokenizer).used)  # (to name the engines of this count only)
     pending: list[tuple[Path, str, int]] = []
 
     def flush() -> None:
@@ -97,7 +98,9 @@ def count_paths(tokenizer: Tokenizer, paths: list[Path], *, respect_gitignore: b
     if pending:
         flush()
     ids = checked_ids(tokenizer)
-    report.ids_engine = ids.name + (f" ({ids.switched})" if ids.switched else "")
+    report.ids_engine = " + ".join(n for n, k in ids.used.items() if k > used.get(n, 0)) or ids.name
+    if ids.switched:
+        report.ids_engine += f" ({ids.switched})"
     return report
 
 

@@ -261,6 +261,8 @@ class CheckedIds:
         self.every = every
         self.seen = self.checked = self.chars = 0
         self.switched: str | None = None
+        #: engine name → texts it encoded in this object's life (what a report names)
+        self.used: dict[str, int] = {}
         self._lock = threading.Lock()
 
     @property
@@ -286,8 +288,8 @@ class CheckedIds:
                 engine, ids = self.engine, self.engine.encode_flat(texts)
                 if note is not None:
                     note.switched.append(reason)
+        self._record(engine.name, len(texts), note)
         if note is not None:
-            note.engines[engine.name] = note.engines.get(engine.name, 0) + len(texts)
             note.checked += len(picks)
             note.verified = note.verified or getattr(self.first, "verified", "")
         return ids
@@ -312,9 +314,14 @@ class CheckedIds:
             if not (self.waiting and self.engine.reference and self.chars + size < self.waiting):
                 return False
             self.chars += size
-        if note is not None:
-            note.engines[self.engine.name] = note.engines.get(self.engine.name, 0) + len(texts)
+        self._record(self.engine.name, len(texts), note)
         return True
+
+    def _record(self, name: str, texts: int, note: IdsRun | None) -> None:
+        with self._lock:
+            self.used[name] = self.used.get(name, 0) + texts
+        if note is not None:
+            note.engines[name] = note.engines.get(name, 0) + texts
 
     def _promote(self, chars: int) -> None:
         """Count text seen while waiting; past `after_chars`, take the tokenizer's own engine."""
