@@ -101,7 +101,19 @@ def read_config(folder: Path) -> dict[str, Any]:
     path = folder / "config.json"
     if not path.is_file():
         raise ModelError(f"{folder} has no config.json: not a Hugging Face model folder")
-    return read_json(path, error=ModelError, expect=dict)
+    config = read_json(path, error=ModelError, expect=dict)
+    for key, kind in _CONFIG_TYPES.items():  # the fields read before any library checks the rest
+        value = config.get(key)
+        if value is not None and not (isinstance(value, kind) and not isinstance(value, bool) or kind is bool and isinstance(value, bool)):
+            raise ModelError(f"config.json's {key} is {str(value)[:40]!r}, not {_KIND_NAMES[kind]}; fix {path}")
+    if not all(isinstance(a, str) for a in config.get("architectures") or []):
+        raise ModelError(f"config.json's architectures must be class names (strings); fix {path}")
+    return config
+
+
+_CONFIG_TYPES: dict[str, type] = {"model_type": str, "architectures": list, "auto_map": dict, "is_encoder_decoder": bool,
+                                  "is_decoder": bool, "tie_word_embeddings": bool}
+_KIND_NAMES = {str: "a string", list: "a list", dict: "an object", bool: "true or false"}
 
 
 @dataclass(frozen=True)
