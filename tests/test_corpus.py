@@ -230,7 +230,7 @@ def test_ray_engine_gives_identical_numbers(corpus):
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc (Linux)")
 def test_memory_stays_bounded_on_a_200_mb_file(tmp_path):
     """A 200 MB file streams through with a peak RSS no more than a quarter of the file's size above
-    that of a 4 MB file (see corpus/__init__.py): what the run holds does not grow with the corpus.
+    that of a 6 MB file (see corpus/__init__.py): what the run holds does not grow with the corpus.
     (The two are compared, not the peak alone: a fast id engine holds ~100 MB of tables of its own.)"""
     fixture("tokenizers/openai-tiktoken/cl100k_base.tiktoken")
     words = (FIXTURES / "corpus/english/carroll-alice.txt").read_text(encoding="utf-8").split()
@@ -246,7 +246,7 @@ def test_memory_stays_bounded_on_a_200_mb_file(tmp_path):
     )
     env = {**os.environ, "TOKENPRISM_TIKTOKEN_DIR": str(TOKENIZER_FIXTURES / "openai-tiktoken")}
     peaks = []
-    for size in (4_000_000, 200_000_000):
+    for size in (6_000_000, 200_000_000):  # (both past tokenizers.fast.MIN_BYTES: the same id engine)
         path = tmp_path / f"big-{size}.txt"
         with open(path, "w", encoding="utf-8") as fh:
             written = 0
@@ -257,7 +257,7 @@ def test_memory_stays_bounded_on_a_200_mb_file(tmp_path):
         nbytes, tokens, peak = map(int, out.stdout.split())
         assert nbytes == path.stat().st_size and tokens > nbytes // 8
         peaks.append(peak)
-    assert peaks[1] - peaks[0] < 0.25 * nbytes, f"peak RSS {peaks[1] / 1e6:.0f} MB for a {nbytes / 1e6:.0f} MB file, {peaks[0] / 1e6:.0f} MB for 4 MB"
+    assert peaks[1] - peaks[0] < 0.25 * nbytes, f"peak RSS {peaks[1] / 1e6:.0f} MB for a {nbytes / 1e6:.0f} MB file, {peaks[0] / 1e6:.0f} MB for 6 MB"
 
 
 @pytest.mark.parametrize("rel", ["phi-3-mini/tokenizer.model", "flan-t5/spiece.model", "deberta-v3/spm.model",
