@@ -269,24 +269,27 @@ def test_a_large_file_counts_what_the_reference_library_counts(tmp_path: Path) -
     assert report["files"][0]["characters"] == len(text)
 
 
-def _max_rss_mb(args: list[str], timeout: float) -> tuple[float, bytes]:
-    """Run the command; its own peak resident memory (MB), from wait4, and its stderr."""
-    import time
+# The command's own peak (VmHWM, reset at exec), written by the process as it exits. Not wait4's
+# ru_maxrss: Linux carries that over from the parent across fork+exec, so a child of a pytest process
+# that has grown to gigabytes would report the parent's size.
+_PEAK = (
+    "import atexit, sys\n"
+    "def peak():\n"
+    "    hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]\n"
+    "    sys.stderr.write(f'\\nVMHWM {hwm}\\n')\n"
+    "atexit.register(peak)\n"
+    "from tokenprism.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
 
-    proc = subprocess.Popen([sys.executable, "-m", "tokenprism", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"{args[0]} ran past {timeout} s")
-        time.sleep(0.2)
-    err = proc.stderr.read() if proc.stderr else b""
-    assert os.waitstatus_to_exitcode(status) == 0, err[-1000:]
-    return usage.ru_maxrss / 1024, err
+
+def _max_rss_mb(args: list[str], timeout: float) -> tuple[float, bytes]:
+    """Run the command; its own peak resident memory (MB, VmHWM) and its stderr."""
+    proc = subprocess.run([sys.executable, "-c", _PEAK, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    kilobytes = int(proc.stderr.rsplit(b"VMHWM ", 1)[1].split()[0])
+    return kilobytes / 1024, proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -332,12 +335,12 @@ def test_tokenize_json_on_a_large_file_streams_its_arrays(tmp_path: Path) -> Non
     gpt2 = str(fixture(GPT2))
     out = tmp_path / "out.json"
     with open(out, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "tokenprism", "tokenize", "-f", str(path), "-t", gpt2, "--json"], stdout=fh,
-                                stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-        _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read()[-1000:] if proc.stderr else b""
-    print(f"tokenize --json 20 MB: max RSS {usage.ru_maxrss / 1024:.0f} MB")
-    assert usage.ru_maxrss / 1024 <= 1024
+        proc = subprocess.run([sys.executable, "-c", _PEAK, "tokenize", "-f", str(path), "-t", gpt2, "--json"], stdout=fh,
+                              stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=3000)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    peak = int(proc.stderr.rsplit(b"VMHWM ", 1)[1].split()[0]) / 1024
+    print(f"tokenize --json 20 MB: max RSS {peak:.0f} MB")
+    assert peak <= 1024
     with open(out, encoding="utf-8") as fh:
         data = json.load(fh)
     assert data["count"] == len(data["ids"]) == len(data["tokens"])
