@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import random
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,31 +26,10 @@ import time
 import httpx
 
 from _common import machine
+from bench_web_load import free_port, start_server  # serve -t prism-tiny (its default model: prism-tiny)
 
 TEXT = ("The quick brown fox jumps over the lazy dog. " * 20 + "def add(a, b):\n    return a + b\n" * 10
         + "東京の天気は晴れです。 🙂 naïve café\n")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "tokenprism", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "-t", "prism-tiny", "-m", "prism-tiny"], stdout=subprocess.DEVNULL, stderr=log,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/config", timeout=2).raise_for_status()
-            return proc
-        except httpx.TransportError:
-            if proc.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
-    raise SystemExit("the server did not answer within 120 s")
 
 
 def rss_mb(pid: int) -> float:
@@ -125,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryFile("w+") as log:
-        server = start_server(port, log)
+        server = start_server(port, "prism-tiny", log)
         try:
             result = soak(server, port, minutes=args.minutes, clients=args.clients)
         finally:

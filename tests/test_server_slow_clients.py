@@ -15,31 +15,18 @@ import pytest
 
 from tokenprism.web import create_app
 from tokenprism.web.server import HEADER_TIMEOUT_S, KEEP_ALIVE_S, uvicorn_config
+from web_live import LiveServer
 
 
-class DeadlineServer:
-    """`create_app` behind `uvicorn_config`, in a thread, on a free port."""
+class DeadlineServer(LiveServer):
+    """`create_app` behind `uvicorn_config` (what `serve` runs), in a thread, on a free port."""
 
     def __init__(self, app: Any, **config: Any) -> None:
         import uvicorn
 
         self.app = app
         self.server = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=0, lifespan="off", **config))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> DeadlineServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "the test server did not start"
-            time.sleep(0.02)
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
 
     def connect(self) -> socket.socket:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)

@@ -177,9 +177,9 @@ class Guard:
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
-            _log.exception("unanswered error on %s", scope.get("path"))
             if started:
-                raise  # half an answer sent: the server closes the connection
+                raise  # answered (the app's own 500) or half sent: the server logs it and closes the connection
+            _log.exception("unanswered error on %s", scope.get("path"))
             await respond(send, 500, "internal error; see the server's log")
 
 
