@@ -5,7 +5,7 @@ per group out (with a note of which id engine encoded them). Tallies and notes a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from .readers import Document
 from .stats import Tally, TokenizerJob
@@ -44,24 +44,24 @@ def fold_batch(docs: Sequence[Document], jobs: Sequence[TokenizerJob], runs: dic
     return out
 
 
+def merge_into(into: dict[Any, Any], other: dict[Any, Any]) -> dict[Any, Any]:
+    """Merge each value of `other` into `into`'s value under the same key (`.merge`), or set it there."""
+    for key, value in other.items():
+        if key in into:
+            into[key].merge(value)
+        else:
+            into[key] = value
+    return into
+
+
 def merge_tallies(into: Tallies, other: Tallies) -> Tallies:
     for name, groups in other.items():
-        mine = into.setdefault(name, {})
-        for group, tally in groups.items():
-            if group in mine:
-                mine[group].merge(tally)
-            else:
-                mine[group] = tally
+        merge_into(into.setdefault(name, {}), groups)
     return into
 
 
 def merge_runs(into: dict[str, IdsRun], other: dict[str, IdsRun]) -> dict[str, IdsRun]:
-    for name, note in other.items():
-        if name in into:
-            into[name].merge(note)
-        else:
-            into[name] = note
-    return into
+    return merge_into(into, other)
 
 
 class Fold:
