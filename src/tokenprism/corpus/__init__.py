@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import InputError, UsageError
@@ -162,6 +163,8 @@ def _as_documents(documents: Iterable[Document | str]) -> Iterable[Document]:
 
 def _rows(name: str, tok: Tokenizer, groups: dict[str, Tally], top: int) -> list[GroupStats]:
     rows = [GroupStats.from_tally(name, g, t, tok, top) for g, t in sorted(groups.items())]
+    if len(rows) == 1:  # one group: its row is the total's
+        return rows + [replace(rows[0], group=TOTAL)]
     total = Tally(tok.vocab_size)
     for t in groups.values():
         total.merge(t)

@@ -36,7 +36,7 @@ def fold_batch(docs: Sequence[Document], jobs: Sequence[TokenizerJob], runs: dic
     out: Tallies = {}
     for job in jobs:
         note = IdsRun()
-        ids = job.encode_flat(facts.texts, note=note)
+        ids = job.encode_flat(facts.texts, note=note, rare=facts.rare)
         same = job.round_trips(facts.texts, facts.data, ids.rows(), ids.flat, ids.bounds)
         tally_flat(docs, job.vocab_size, job.unk, out.setdefault(job.name, {}), facts, ids, same)
         if runs is not None:

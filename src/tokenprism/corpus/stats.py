@@ -110,9 +110,9 @@ class TokenizerJob:
             self._ids = CheckedIds(self.tokenizer)
         return self._ids
 
-    def encode_flat(self, texts: list[str], *, note: IdsRun | None = None) -> FlatIds:
-        """Ids of many texts as one flat array (no offsets, no added tokens)."""
-        return self.ids.encode(texts, note=note)
+    def encode_flat(self, texts: list[str], *, note: IdsRun | None = None, rare: list[int] | None = None) -> FlatIds:
+        """Ids of many texts as one flat array (no offsets, no added tokens); `rare`: see `CheckedIds.encode`."""
+        return self.ids.encode(texts, note=note, rare=rare)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Ids of many texts, one list each."""
@@ -170,8 +170,11 @@ class GroupStats:
     def from_tally(cls, name: str, group: str, t: Tally, tok: Tokenizer, top: int) -> GroupStats:
         counts = t.counts
         nonzero = np.flatnonzero(counts)
+        # the candidates: every id counted at least as often as the top-th most frequent (ties included)
+        least = np.partition(counts[nonzero], -top)[-top] if 0 < top < nonzero.size else 1
+        candidates = nonzero[counts[nonzero] >= least]
         # most frequent first; ties by id, so every engine lists the same tokens
-        order = nonzero[np.lexsort((nonzero, -counts[nonzero]))][:top]
+        order = candidates[np.lexsort((candidates, -counts[candidates]))][:top]
         return cls(
             tokenizer=name, group=group, documents=t.documents, chars=t.chars, bytes=t.bytes, words=t.words,
             tokens=t.tokens, unknown=t.unknown, lossless_documents=t.documents - t.failed_single - len(t.failed_multi),

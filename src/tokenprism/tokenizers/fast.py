@@ -269,18 +269,22 @@ class CheckedIds:
     def name(self) -> str:
         return self.engine.name
 
-    def encode(self, texts: Sequence[str], *, note: IdsRun | None = None) -> FlatIds:
+    def encode(self, texts: Sequence[str], *, note: IdsRun | None = None, rare: Sequence[int] | None = None) -> FlatIds:
         """The ids of `texts` (nothing added around them, special-token strings parsed); `note` records
-        which engine encoded them and what was checked."""
-        joined = "".join(texts)
+        which engine encoded them and what was checked. `rare`: the texts holding rare characters where
+        the caller has found them (`rare_texts`) and knows the texts hold no lone surrogates."""
         if self.waiting:
-            self._promote(len(joined))
+            self._promote(sum(map(len, texts)))
         engine = self.engine
-        if not joined.isascii() and _SURROGATE.search(joined):
-            engine = ReferenceEngine(self.tok)  # it repairs lone surrogates as every encode does
+        if rare is None and not engine.reference:
+            joined = "".join(texts)
+            if not joined.isascii() and _SURROGATE.search(joined):
+                engine = ReferenceEngine(self.tok)  # it repairs lone surrogates as every encode does
+            else:
+                rare = rare_texts(texts, joined)
         ids, picks = engine.encode_flat(texts), []
         if not engine.reference:
-            picks = self._sample(texts, joined)
+            picks = self._sample(len(texts), rare or ())
             expected = self.tok.encode_ids_batch([texts[k] for k in picks]) if picks else []
             bad = next((k for k, want in zip(picks, expected) if ids.row(k) != want), None)
             if bad is not None:
@@ -335,12 +339,12 @@ class CheckedIds:
             if self.switched is None:
                 self.engine = self.first = engine
 
-    def _sample(self, texts: Sequence[str], joined: str) -> list[int]:
+    def _sample(self, count: int, rare: Sequence[int]) -> list[int]:
+        """Which of the next `count` texts the reference encodes again: 1 in `every`, and the rare ones."""
         with self._lock:
             start = self.seen
-            self.seen += len(texts)
-        rare = set(rare_texts(texts, joined))
-        picks = [k for k in range(len(texts)) if (start + k) % self.every == 0 or k in rare]
+            self.seen += count
+        picks = sorted({*range(-start % self.every, count, self.every), *rare})
         with self._lock:
             self.checked += len(picks)
         return picks

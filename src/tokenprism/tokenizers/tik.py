@@ -245,10 +245,12 @@ class TiktokenTokenizer(Tokenizer):
         """Ids only, through tiktoken's threaded batch encoder (OpenAI's encodings add no tokens around
         a text; Llama-3's puts <|begin_of_text|> first when `add_special_tokens`)."""
         threads = os.cpu_count() or 1  # tiktoken's default of 8 threads oversubscribes small machines
-        if split_special_tokens:
-            batch = self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special=set(), disallowed_special=())
+        special: dict[str, Any] = (dict(allowed_special=set(), disallowed_special=()) if split_special_tokens
+                                   else dict(allowed_special="all"))
+        if len(texts) <= threads:  # (a thread pool per call costs more than a few texts: a run's spot checks)
+            batch = [self.encoding.encode(t, **special) for t in texts]
         else:
-            batch = self.encoding.encode_batch(list(texts), num_threads=threads, allowed_special="all")
+            batch = self.encoding.encode_batch(list(texts), num_threads=threads, **special)
         return [self._prefix + ids for ids in batch] if add_special_tokens and self._prefix else batch
 
     def encode(self, text: str, *, add_special_tokens: bool = True, split_special_tokens: bool = False):
