@@ -26,6 +26,21 @@ def test_tokenize_does_not_import_heavy_libraries() -> None:
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
 
 
+def test_tokenize_starts_with_only_what_it_uses() -> None:
+    """`tokenize` with a local tokenizer starts within 1.2× a bare `tokenizers` script
+    (benchmarks/bench_cold_start.py): `dataclasses` (which imports `inspect`: ~5 ms) and numpy are
+    left to the commands that need them (anatomy's ModelRules, corpus, models)."""
+    spec = str(fixture("tokenizers/gpt2"))
+    code = (
+        "import sys, json\n"
+        "from tokenprism.cli import main\n"
+        f"main(['tokenize', 'Hello', '-t', {spec!r}, '--json'])\n"
+        "print(json.dumps([m for m in ('dataclasses', 'inspect', 'numpy', 'rich') if m in sys.modules]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
 def test_import_is_light() -> None:
     code = f"import sys, json, tokenprism; print(json.dumps([m for m in {HEAVY!r} + ('rich',) if m in sys.modules]))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -30,7 +30,8 @@ from .anatomy_values import Anatomy, Cut, Match, Merge, TokenAnatomy, WordAnatom
 
 if TYPE_CHECKING:
     from ..types import Encoding
-    from .base import ModelRules, ModelWord, Tokenizer
+    from .base import ModelWord, Tokenizer
+    from .model_rules import ModelRules
 
 __all__ = ["Merge", "Match", "Cut", "WordAnatomy", "TokenAnatomy", "Anatomy", "explain_token", "explain_tokens",
            "replay_bpe", "longest_match", "best_cuts", "replay", "Replay", "parts_of", "Part", "symbol_text"]

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from functools import cached_property, lru_cache, wraps
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence, TypeVar
 
 from ..errors import InvalidTokenId, TokenizerFileError, TokenprismError, UsageError
 from ..types import Decoding, Encoding, fragment_label, is_whole_utf8
 
 if TYPE_CHECKING:
     from .fast_engines import IdEngine
+    from .model_rules import ModelRules
     from .roundtrip import IdBatch, RoundTripCheck
 
 __all__ = ["Tokenizer", "TokenizerInfo", "repair_surrogates", "guard", "MAX_VOCAB", "bytes_to_unicode", "unicode_to_bytes", "SPECIAL_ROLES",
-           "ModelRules", "ModelWord"]
+           "ModelWord"]
 
 _T = TypeVar("_T")
 
@@ -178,44 +178,6 @@ class ModelWord(NamedTuple):
     symbols: str
     first: int
     ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class ModelRules:
-    """The tables a tokenizer's model cuts a word with, in the model's alphabet (see `ModelWord`); the
-    algorithms that use them are in anatomy.py. Read from each backend's own files.
-
-    `algorithm` is "bpe" (merge the adjacent pair of lowest `rank` until none merges), "wordpiece"
-    (greedy longest match, `prefix` inside a word) or "unigram" (the cut of highest total `scores`).
-    """
-
-    algorithm: str
-    #: piece → id: every piece the model can cut a word into
-    pieces: Mapping[str, int]
-    unk_id: int | None = None
-    #: the id of each byte's piece (<0x41>), for characters no piece covers (byte fallback); () if none
-    byte_ids: Sequence[int | None] = ()
-    #: consecutive unknown characters become one unknown token
-    fuse_unk: bool = False
-    # --- BPE
-    #: (left, right) → the rank of merging them (lower merges first), None when they never merge
-    rank: Callable[[str, str], float | None] | None = None
-    #: what the rank is: "merge rank" (the merges list), "token rank" (tiktoken), "−score" (SentencePiece)
-    rank_name: str = "merge rank"
-    #: a word that is itself a piece is taken whole, before any merge (tiktoken; HF's ignore_merges)
-    whole_words: bool = False
-    # --- WordPiece
-    prefix: str = "##"
-    max_chars: int = 100
-    # --- Unigram
-    #: piece → the score of cutting it (a log-probability)
-    scores: Mapping[str, float] | None = None
-    unk_score: float = 0.0
-
-    @cached_property
-    def longest_piece(self) -> int:
-        """The most characters a piece holds (how far back a Unigram cut can start)."""
-        return max(map(len, self.pieces), default=1)
 
 
 class Tokenizer(ABC):

@@ -15,11 +15,12 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .base import ModelRules, ModelWord, Tokenizer, TokenizerInfo, offsets_from_bytes, repair_surrogates, unicode_to_bytes
+from .base import ModelWord, Tokenizer, TokenizerInfo, offsets_from_bytes, repair_surrogates, unicode_to_bytes
 from .gguf_file import GGUFFile
 from .gguf_vocab import BYTE, CONTROL, LSTRIP, NORMAL, RSTRIP, UNKNOWN, USER_DEFINED, Vocab, read_vocab
 
 if TYPE_CHECKING:
+    from .model_rules import ModelRules
     from .roundtrip import RoundTripCheck
 
 __all__ = ["GGUFTokenizer", "from_gguf_file"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import ModelRules, ModelWord
+from .base import ModelWord
+from .model_rules import ModelRules
 
 if TYPE_CHECKING:
     from .gguf import GGUFTokenizer

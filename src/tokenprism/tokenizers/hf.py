@@ -9,10 +9,11 @@ import json
 from itertools import compress
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .base import ModelRules, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates, unicode_to_bytes
+from .base import ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates, unicode_to_bytes
 from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
+    from .model_rules import ModelRules
     from .roundtrip import RoundTripCheck
 
 # bytes_to_unicode lives in base.py (every byte-level vocabulary shares it); still importable from here.
@@ -326,6 +327,7 @@ class HFTokenizer(Tokenizer):
 def model_rules_of(state: dict[str, Any]) -> ModelRules:
     """A `tokenizers` model's JSON (BPE, WordPiece or Unigram) → its tables."""
     from ..errors import UsageError
+    from .model_rules import ModelRules
 
     kind = state.get("type")
     if kind == "BPE":

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from ..errors import TokenizerFileError
-from .base import ModelRules, ModelWord, Tokenizer, guard, repair_surrogates
+from .base import ModelWord, Tokenizer, guard, repair_surrogates
 from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
+    from .model_rules import ModelRules
     from .roundtrip import RoundTripCheck
 
 __all__ = ["SentencePieceTokenizer"]
@@ -284,6 +285,8 @@ def model_rules_of(model_proto: bytes) -> ModelRules:
     """A ModelProto's tables, with sentencepiece's rules: BPE merges the pair whose joined piece scores
     highest; Unigram scores a user-defined piece above any cut around it and an uncovered character
     10 below the lowest piece; with byte_fallback a character no piece covers becomes its bytes."""
+    from .model_rules import ModelRules
+
     trainer = dict(proto_fields(next((v for f, v in proto_fields(model_proto) if f == 2 and isinstance(v, bytes)), b"")))
     pieces = model_pieces(model_proto)
     bpe = trainer.get(3, 1) == 2

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import TokenizerFileError, TokenizerNotFound
-from .base import MAX_VOCAB, ModelRules, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates
+from .base import MAX_VOCAB, ModelWord, Tokenizer, bytes_to_unicode, repair_surrogates
 from .config import chat_template_from_config, max_length_from_config, roles_from_config
 
 if TYPE_CHECKING:
+    from .model_rules import ModelRules
     from .roundtrip import RoundTripCheck
 
 __all__ = ["TiktokenTokenizer", "ENCODING_NAMES", "encoding_for_alias", "encoding_on_disk", "load_ranks",
@@ -285,6 +286,8 @@ class TiktokenTokenizer(Tokenizer):
     def model_rules(self) -> ModelRules:
         """The mergeable ranks, each token written in GPT-2's byte characters: a pair merges into the
         token their bytes make, and the lower that token's rank, the sooner."""
+        from .model_rules import ModelRules
+
         rules = self.__dict__.get("_model_rules")
         if rules is None:
             table = _byte_chars()
