@@ -21,15 +21,27 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import InputError, UsageError
 from .readers import CorpusReader, Document, ReadReport, read_corpus
-from .stats import TOTAL, CorpusStats, GroupStats, Tally, TokenizerJob
 
 if TYPE_CHECKING:
+    from .stats import CorpusStats, GroupStats, Tally
     from ..tokenizers.base import Tokenizer
     from ..tokenizers.fast import IdsRun
     from .engines import Engine
     from .fold import Fold, Tallies
 
 __all__ = ["corpus_stats", "CorpusStats", "GroupStats", "Document", "read_corpus", "CorpusReader", "ReadReport", "TOTAL"]
+
+_FROM_STATS = ("CorpusStats", "GroupStats", "TOTAL")
+
+
+def __getattr__(name: str) -> Any:
+    """The statistics' types, imported when first asked for: the CLI reads this package's tables
+    (`engines.ENGINES`, `readers.GROUP_BY`) for its options, and `--help` should not load numpy."""
+    if name in _FROM_STATS:
+        from . import stats
+
+        return getattr(stats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Characters per batch handed to a backend's batch encoder.
 BATCH_CHARS = 1 << 20
@@ -63,6 +75,7 @@ def corpus_stats(
     from ..tokenizers.registry import load_tokenizer
     from .engines import get_engine, ray_spec
     from .fold import Fold
+    from .stats import CorpusStats, TokenizerJob
 
     run = get_engine(engine)
     if not tokenizers:
@@ -162,6 +175,8 @@ def _as_documents(documents: Iterable[Document | str]) -> Iterable[Document]:
 
 
 def _rows(name: str, tok: Tokenizer, groups: dict[str, Tally], top: int) -> list[GroupStats]:
+    from .stats import TOTAL, GroupStats, Tally
+
     rows = [GroupStats.from_tally(name, g, t, tok, top) for g, t in sorted(groups.items())]
     if len(rows) == 1:  # one group: its row is the total's
         return rows + [replace(rows[0], group=TOTAL)]

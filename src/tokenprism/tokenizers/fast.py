@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass, field
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -207,15 +206,23 @@ def wrap_ids(tok: Tokenizer) -> tuple[list[int], list[int]] | None:
     return found
 
 
-@dataclass
 class IdsRun:
     """Which id engine counted a tokenizer's documents, and what the run-time checks found: additive
-    like a `Tally`, so batches from any worker add up."""
+    like a `Tally`, so batches from any worker add up. (A plain class: `count` starts without
+    importing `dataclasses`.)"""
 
-    engines: dict[str, int] = field(default_factory=dict)  # engine name → documents (parts) it encoded
-    checked: int = 0  # parts re-encoded by the reference to check the engine
-    switched: list[str] = field(default_factory=list)  # why the run left an engine, once per switch
-    verified: str = ""
+    def __init__(self, engines: dict[str, int] | None = None, checked: int = 0, switched: list[str] | None = None,
+                 verified: str = "") -> None:
+        self.engines = engines if engines is not None else {}  # engine name → documents (parts) it encoded
+        self.checked = checked  # parts re-encoded by the reference to check the engine
+        self.switched = switched if switched is not None else []  # why the run left an engine, once per switch
+        self.verified = verified
+
+    def __repr__(self) -> str:
+        return f"IdsRun({self.to_dict()})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IdsRun) and self.to_dict() == other.to_dict()
 
     def merge(self, other: IdsRun) -> IdsRun:
         for name, n in other.engines.items():
