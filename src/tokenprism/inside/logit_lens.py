@@ -124,17 +124,21 @@ def lens(prompt: str, *, model: Model | str = "prism-tiny", top: int = 5, positi
     cells: list[list[LensCell]] = [[] for _ in states]
     # A few positions at a time, so that only a budget of logits is ever held (a 128k vocabulary × 100
     # positions × every layer would be gigabytes); within a chunk, one layer at a time beside the final one.
-    step = _rows_per_call(model)
+    # Chunks of one size (100 rows at 32 a time: 4 × 25, not 32, 32, 32, 4), so that each layer's arrays
+    # reuse the memory the last one freed instead of growing the heap (bench_lens_memory.py measures it).
+    budget = _rows_per_call(inside.logits.shape[-1])
+    step = math.ceil(len(inside.logits) / math.ceil(len(inside.logits) / budget))
     for start in range(0, len(inside.logits), step):
         rows = slice(start, start + step)
         blocks = [h[rows] for h in states[:-1]]
-        read = _unembedded(model, [states[-1][-1:], *blocks] if start == 0 else blocks)
+        read = _unembedded(model, [states[-1][-1:], *blocks] if start == 0 else blocks, rows=budget)
         if start == 0:  # the final layer's last row through `unembed` against the model's own logits
             lens_logits_check(model, next(read), inside.logits[-1:], unembedded=True)
         final = _Distributions(inside.logits[rows])  # the last layer's lens: the model's own logits, checked
         offset = inside.offset + start
         for i, logits in enumerate(read):
             cells[i] += _cells(label, _Distributions(logits), final, top=top, offset=offset)
+            del logits  # before the next layer's head product, not after it
         cells[-1] += _cells(label, final, final, top=top, offset=offset)
     return Lens(model=model.name, prompt=prompt, ids=ids, tokens=[label(i) for i in ids],
                 layers=[LensLayer(layer=i, positions=c) for i, c in enumerate(cells)], notes=tuple(notes))
@@ -153,7 +157,7 @@ def lens_logits_check(model: Model, residual: np.ndarray, logits: np.ndarray, *,
     does not know (an extra scaling after the head …) is refused rather than shown wrong. (The lens
     checks the last row: one row of the head, the same maths as every other.) `unembedded`: the
     residual has been through `unembed` already."""
-    mine = residual if unembedded else _unembed(model, residual)
+    mine = residual if unembedded else _unembed(model, residual, rows=_rows_per_call(logits.shape[-1]))
     scale = max(1.0, float(np.max(np.abs(logits))))
     tolerance = (1e-3 if logits.dtype == np.float32 and model.dtype in ("float32", "float64") else 3e-2) * scale
     diff = float(np.max(np.abs(mine - logits)))
@@ -193,11 +197,15 @@ class _Distributions:
             best = np.argpartition(self.shifted, -k, axis=-1)[:, -k:]
             order = np.argsort(-np.take_along_axis(self.shifted, best, axis=-1), axis=-1, kind="stable")
             return np.take_along_axis(best, order, axis=-1)
-        work, rows = self.shifted.copy(), np.arange(len(self.shifted))
+        work, rows = self.shifted, np.arange(len(self.shifted))  # in place, put back after: no copy of the rows
         best = np.empty((len(work), k), dtype=np.intp)
+        kept = np.empty((len(work), k), dtype=work.dtype)
         for j in range(k):
             best[:, j] = work.argmax(axis=-1)
+            kept[:, j] = work[rows, best[:, j]]
             work[rows, best[:, j]] = -np.inf
+        for j in reversed(range(k)):
+            work[rows, best[:, j]] = kept[:, j]
         return best
 
     @cached_property
@@ -219,24 +227,27 @@ class _Distributions:
         return np.maximum(final.expected_logprob - self.mean_shifted(final) + self.log_total, 0.0) / _LN2
 
 
-def _rows_per_call(model: Model) -> int:
-    return max(1, _BATCH_FLOATS // max(1, model.tokenizer.vocab_size))
+def _rows_per_call(width: int) -> int:
+    """Rows of logits `width` wide (the head's, which can pass the tokenizer's vocabulary) in the budget."""
+    return max(1, _BATCH_FLOATS // max(1, width))
 
 
-def _unembed(model: Model, hidden: np.ndarray) -> np.ndarray:
-    rows = _rows_per_call(model)
+def _unembed(model: Model, hidden: np.ndarray, *, rows: int) -> np.ndarray:
     parts = [model.unembed(hidden[i : i + rows]) for i in range(0, len(hidden), rows)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _unembedded(model: Model, blocks: list[np.ndarray]) -> Iterator[np.ndarray]:
+def _unembedded(model: Model, blocks: list[np.ndarray], *, rows: int) -> Iterator[np.ndarray]:
     """`unembed` of each block in turn, consecutive blocks joined into one call while their logits fit
-    the budget: the head is read once for many rows (the last position of every layer is one call)."""
-    limit, group = _rows_per_call(model), []
+    the budget (`rows`): the head is read once for many rows (the last position of every layer is one
+    call). Nothing is kept here once handed out, so the caller frees each block's logits when done."""
+    group: list[np.ndarray] = []
     for block in [*blocks, None]:
-        if group and (block is None or sum(len(b) for b in group) + len(block) > limit):
-            logits = _unembed(model, np.concatenate(group) if len(group) > 1 else group[0])
-            yield from np.split(logits, np.cumsum([len(b) for b in group[:-1]]))
+        if group and (block is None or sum(len(b) for b in group) + len(block) > rows):
+            parts = np.split(_unembed(model, np.concatenate(group) if len(group) > 1 else group[0], rows=rows),
+                             np.cumsum([len(b) for b in group[:-1]]))
+            while parts:
+                yield parts.pop(0)
             group = []
         if block is not None:
             group.append(block)
