@@ -13,7 +13,7 @@ one `bincount` per tokenizer and group (token counts), and the round-trip check.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -47,6 +47,10 @@ class ByteSlices(Sequence[bytes]):
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
+
+    def __iter__(self) -> Iterator[bytes]:
+        blob, bounds = self.blob, self.bounds
+        return (blob[start:end] for start, end in zip(bounds, bounds[1:]))
 
     def __getitem__(self, k):  # type: ignore[override]
         if isinstance(k, slice):

@@ -118,7 +118,7 @@ class ByteLevelCheck:
     def __call__(self, batch: IdBatch) -> list[bool]:
         data, ids = batch.data, batch.ids
         lengths = np.diff(batch.bounds).tolist()
-        out = [bool(d) == bool(n) for d, n in zip(data, lengths)]  # an empty text: no tokens
+        out = [bool(t) == bool(n) for t, n in zip(batch.texts, lengths)]  # an empty text: no tokens
         if not np.any(batch.flat >= self.lowest):
             return out
         holds = count_per_document(self.added[batch.flat], batch.bounds).tolist()
