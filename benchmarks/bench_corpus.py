@@ -21,6 +21,7 @@ its faster of `engine` and `batches` (÷engine).
 
     python benchmarks/bench_corpus.py                # the English fixtures ×4 (15 MB), a few minutes
     python benchmarks/bench_corpus.py --reps 5 --doc-bytes 4000 --copies 1
+    python benchmarks/bench_corpus.py --pieces       # and what the spot checks, the scan and the tallies cost
 """
 
 from __future__ import annotations
@@ -69,6 +70,48 @@ def tiktoken_encoder(label: str, tok):
     return lambda texts: enc.encode_batch(texts, num_threads=threads, allowed_special="all")
 
 
+def pieces(label: str, texts: list[str], reps: int) -> str:
+    """What each part of a corpus run costs: the run's MB/s as a share of the engine alone, whole and
+    with the spot checks, the batch scan, the tallies, or all three taken out (monkeypatched away: the
+    statistics are then wrong, only the time counts). Medians of `reps` runs in turns."""
+    import statistics
+
+    import numpy as np
+
+    from tokenprism import load_tokenizer
+    from tokenprism.corpus import corpus_stats, fold, tally
+    from tokenprism.corpus.readers import Document
+    from tokenprism.tokenizers.fast import CheckedIds
+
+    tok = load_tokenizer(str(fixture("tokenizers/gpt2")) if label == "gpt2" else "cl100k_base")
+    engine = tok.ids_engine()
+    docs = [Document(t, "english", i) for i, t in enumerate(texts)]
+    real = (CheckedIds._sample, tally._scan, fold.tally_flat)
+    none = (lambda self, count, rare: [],
+            lambda blob, bounds, per_document=True: (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)),
+            lambda *a, **k: None)
+
+    def run(keep: tuple[bool, bool, bool]) -> None:
+        CheckedIds._sample, tally._scan, fold.tally_flat = (r if k else n for r, n, k in zip(real, none, keep))
+        try:
+            corpus_stats(docs, [tok], ids_engine="fast")
+        except Exception:  # noqa: BLE001 - without tallies the run finds an empty corpus: its time is what counts
+            pass
+
+    cases = {"whole": (True, True, True), "−checks": (False, True, True), "−scan": (True, False, True),
+             "−tallies": (True, True, False), "−all three": (False, False, False)}
+    times: dict[str, list[float]] = {"engine": [], **{name: [] for name in cases}}
+    try:
+        for _ in range(reps):
+            times["engine"].append(best(lambda: engine.encode_flat(texts), 1)[0])
+            for name, keep in cases.items():
+                times[name].append(best(lambda k=keep: run(k), 1)[0])
+    finally:
+        CheckedIds._sample, tally._scan, fold.tally_flat = real
+    alone = statistics.median(times["engine"])
+    return "  ".join(f"{name} {alone / statistics.median(times[name]):.2f}" for name in cases)
+
+
 def first_pass(label: str, texts: list[str], reps: int) -> tuple[float, float]:
     """MB/s of the engine alone and of `corpus`, each on a freshly loaded tokenizer whose engine has
     seen none of the text (gigatoken keeps the ids of the words it has met: above, every run after the
@@ -105,6 +148,8 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--doc-bytes", type=int, default=1000, help="characters per document (default 1 KB)")
     parser.add_argument("--copies", type=int, default=4, help="times the fixture books are taken (default 4)")
+    parser.add_argument("--pieces", action="store_true",
+                        help="also show what each part of a run costs (spot checks, scan, tallies: taken out in turn)")
     parser.add_argument("-t", "--tokenizer", action="append", choices=["gpt2", "cl100k"], help="default: both")
     args = parser.parse_args()
     if not FIXTURES.exists():
@@ -158,6 +203,9 @@ def main() -> int:
         engine_new, corpus_new = first_pass(label, documents(args.doc_bytes), args.reps)
         print(f"{'':<8} {'first pass':<18} {'':>10} {'':>9} {engine_new:>8.1f} {'':>8} {corpus_new:>8.1f} {'':>9}  "
               f"{'':>11} {'':>9} {corpus_new / engine_new:>7.2f}")
+        if args.pieces:
+            print(f"{'':<8} ÷engine, parts taken out (medians of {3 * args.reps} runs in turns): "
+                  f"{pieces(label, texts, 3 * args.reps)}")
     print("bars: corpus ≥ 20× tokenizers and ≥ 5× tiktoken (ids and statistics verified equal first); "
           "aim: corpus ≥ 0.80 of the engine alone, the faster of engine and batches (÷engine)")
     return 1 if failed else 0
