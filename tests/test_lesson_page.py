@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_web_browser import PRISM, browser, screenshot, server, wait_for_count  # noqa: F401
+from test_web_browser import PRISM, browser, page, screenshot, server, wait_for_count  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,20 +22,6 @@ WIDTHS = (360, 375, 412, 420, 540, 768, 1024, 1280)
 #: Text with long ids (gpt2's run to 50,256), repeated tokens side by side, digits and punctuation.
 MANY_IDS = ("Tokenizers, unbelievably, chop 4996 antidisestablishmentarianism into 12345 pieces!!! " * 6
             + "aaaa bbbb aaaa    ....  ---- ==== " * 4)
-
-
-@pytest.fixture
-def page(browser, server):  # noqa: F811 - the fixtures imported above
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.set_default_timeout(60_000)
-    page.goto(server)
-    page.wait_for_selector("#tok-tokens .tp-tok")
-    yield page
-    assert not page.errors, page.errors
-    context.close()
 
 
 def reference_ids(spec: str, text: str) -> list[int]:
