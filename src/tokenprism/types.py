@@ -149,9 +149,8 @@ class Encoding:
     @cached_property
     def fragments(self) -> list[bool]:
         """True for tokens that hold part of a character (shown as their bytes)."""
-        whole: dict[bytes, bool] = {}
-        return [not sp and not (d.isascii() or whole.get(d) or whole.setdefault(d, is_whole_utf8(d)))
-                for sp, d in zip(self.special, self.data)]
+        whole = _per_id(self.data, is_whole_utf8)
+        return [not sp and not w for sp, w in zip(self.special, whole)]
 
     @cached_property
     def from_text(self) -> list[bool]:

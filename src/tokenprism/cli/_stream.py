@@ -98,7 +98,7 @@ def _write_json(tok: Any, blocks: TextBlocks, *, add_special_tokens: bool, split
         chars, lossless, notes = 0, True, []
         for start, enc in encodings_in_parts(tok, blocks, split_special_tokens=split_special_tokens):
             ids.extend(map(str, enc.ids))
-            tokens.extend(_dumps({**t, "start": t["start"] + start, "end": t["end"] + start}) for t in map(_token_dict, enc))
+            tokens.extend(_dumps({**t, "start": t["start"] + start, "end": t["end"] + start}) for t in enc.token_dicts())
             text.write(_dumps(enc.text)[1:-1])
             chars, lossless = start + len(enc.text), lossless and enc.lossless
             notes += [n for n in enc.notes if n not in notes]
@@ -131,10 +131,6 @@ def _placed(token: dict[str, Any], chars: int) -> dict[str, Any]:
     """An added token read off the encoding of "a", placed as the backend places it for the whole
     text: at 0 where it was at 0 for "a", at the end where it was after the "a"."""
     return {**token, "start": chars if token["start"] else 0, "end": chars if token["end"] else 0}
-
-
-def _token_dict(token: Any) -> dict[str, Any]:
-    return token.to_dict()
 
 
 def _dumps(value: Any) -> str:

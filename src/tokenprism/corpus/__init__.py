@@ -90,6 +90,7 @@ def corpus_stats(
     if isinstance(documents, CorpusReader) and documents.cut is None:
         from ..tokenizers.cuts import TextCutter
 
+        documents = copy.copy(documents)  # (the caller's reader stays as it was: a later run may bring other tokenizers)
         documents.cut = TextCutter(toks)  # long texts cut only where every tokenizer's ids stay exact
     tallies, runs = _fold_all(run, documents, fold, batch_chars=batch_chars, address=ray_address, progress=progress)
     switched = [n for n in names if runs.get(n) and runs[n].switched]
@@ -115,14 +116,14 @@ def corpus_stats(
 def _fold_all(run: Engine, documents: Iterable[Document | str], fold: Fold, *, batch_chars: int, address: str | None,
               progress: Callable[[int], None] | None) -> tuple[Tallies, dict[str, IdsRun]]:
     from .engines import batches
-    from .fold import merge_runs, merge_tallies
+    from .fold import merge_into, merge_tallies
 
     tallies: Tallies = {}
     runs: dict[str, IdsRun] = {}
     for result in run(batches(_as_documents(documents), batch_chars=batch_chars, batch_items=BATCH_ITEMS), fold,
                       address=address):
         merge_tallies(tallies, result.tallies)
-        merge_runs(runs, result.runs)
+        merge_into(runs, result.runs)
         if progress is not None:
             progress(result.chars)
     return tallies, runs

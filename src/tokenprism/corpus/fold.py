@@ -14,7 +14,7 @@ from .tally import batch_facts, tally_flat
 if TYPE_CHECKING:
     from ..tokenizers.fast import IdsRun
 
-__all__ = ["Tallies", "Fold", "FoldResult", "fold_batch", "merge_tallies", "merge_runs"]
+__all__ = ["Tallies", "Fold", "FoldResult", "fold_batch", "merge_into", "merge_tallies"]
 
 Tallies = dict[str, dict[str, Tally]]  # tokenizer name → group → tally
 
@@ -58,10 +58,6 @@ def merge_tallies(into: Tallies, other: Tallies) -> Tallies:
     for name, groups in other.items():
         merge_into(into.setdefault(name, {}), groups)
     return into
-
-
-def merge_runs(into: dict[str, IdsRun], other: dict[str, IdsRun]) -> dict[str, IdsRun]:
-    return merge_into(into, other)
 
 
 class Fold:

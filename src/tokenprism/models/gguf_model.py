@@ -10,7 +10,6 @@ run is a `ModelError` that names what is unsupported. The tokenizer is the file'
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from ..errors import MissingDependency, ModelError, TokenprismError, UsageError
 from .protocol import Model
 from .transparent import NumpyModel
 
-__all__ = ["is_gguf", "load_gguf_model", "NUMPY_TENSOR_TYPES"]
+__all__ = ["load_gguf_model", "NUMPY_TENSOR_TYPES"]
 
 #: ggml types the numpy engine dequantizes; the architectures it runs (llama.cpp writes Mistral as llama)
 NUMPY_TENSOR_TYPES = frozenset({"F32", "F16", "BF16", "Q8_0"})
@@ -31,11 +30,6 @@ _LAYER = {
     "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm",
     "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
 }  # fmt: skip
-
-
-def is_gguf(spec: str | os.PathLike[str]) -> bool:
-    """Whether a model spec names a GGUF file."""
-    return os.fspath(spec).strip().lower().endswith(".gguf")
 
 
 def load_gguf_model(spec: str, *, engine: str = "auto", device: str = "auto", dtype: str = "auto") -> Model:

@@ -28,7 +28,6 @@ __all__ = [
     "resolve_model_path",
     "pick_device",
     "pick_dtype",
-    "check_weights",
     "weight_files",
     "check_layers",
     "WeightFiles",
@@ -236,12 +235,6 @@ def _tensor_names(path: Path) -> list[str]:
     if not isinstance(header, dict):
         raise ModelError(f"{path} could not be read (its header is not an object); re-download or re-save the weights")
     return [name for name in header if name != "__metadata__"]
-
-
-def check_weights(folder: Path, *, allow_pickle: bool) -> str:
-    """The format the folder's weights will be loaded from ("safetensors" or "pickle"), or why not
-    (see `weight_files`)."""
-    return weight_files(folder, allow_pickle=allow_pickle).format
 
 
 def check_can_generate(config: dict[str, Any], *, name: str) -> None:

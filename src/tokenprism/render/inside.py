@@ -89,20 +89,6 @@ def lens_view(result: Lens, *, width: int = 120, cell: int = 8) -> Group:
     return Group(*lines)
 
 
-def lens_column(result: Lens, position: int = -1) -> Table:
-    """One position's guess layer by layer: token, probability, entropy, where the final guess ranked."""
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for name, justify in (("", "left"), ("top guess", "left"), ("prob", "right"), ("entropy", "right"),
-                          ("final guess ranks", "right")):
-        table.add_column(name, justify=justify)
-    column = result.column(position)
-    for layer, c in zip(result.layers, column):
-        top = c.top[0]
-        table.add_row(_layer_name(layer.layer, result.layers[-1].layer), token_chip(top.id, top.token), fmt_prob(top.prob),
-                      f"{c.entropy:.2f} bits", "top" if c.rank_of_final == 1 else f"#{c.rank_of_final:,}")
-    return table
-
-
 # --- attention -----------------------------------------------------------------------------------
 def attention_view(att: Attention, *, position: int = -1) -> Group:
     """One layer and head: its heat map. More: the layers × heads overview. Then where `position` looked."""
