@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from functools import lru_cache
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -53,7 +54,7 @@ _lock = threading.Lock()
 # Devanagari, Thai, general punctuation, currency, letterlike symbols and arrows, CJK, kana, Hangul,
 # full-width forms. A document holding anything else (controls, emoji, the supplementary planes,
 # other scripts, private use, a BOM) is always checked against the reference.
-_RARE = re.compile(
+_RARE_PATTERN = (
     "[^\t\n\r -~\u00a0-\u052f\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f\u1e00-\u1fff\u2000-\u206f\u20a0-\u20cf"
     "\u2100-\u21ff\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]"
 )
@@ -62,15 +63,21 @@ _ODD_ASCII = bytes(0 if b in _PLAIN_ASCII else 1 for b in range(256))  # a trans
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+@lru_cache(maxsize=None)
+def _rare() -> re.Pattern[str]:
+    """`_RARE_PATTERN`, compiled on first use (a few ms: `count` on small inputs never needs it)."""
+    return re.compile(_RARE_PATTERN)
+
+
 def has_rare_characters(text: str) -> bool:
-    """Whether a text holds a character outside the common scripts (see `_RARE`).
+    """Whether a text holds a character outside the common scripts (see `_RARE_PATTERN`).
 
     >>> has_rare_characters("plain English, Ελληνικά, 中文"), has_rare_characters("emoji 🙂")
     (False, True)
     """
     if text.isascii():  # (a flag CPython keeps: free) then a C-speed scan for control characters
         return bool(text.encode("ascii").translate(None, _PLAIN_ASCII))
-    return _RARE.search(text) is not None
+    return _rare().search(text) is not None
 
 
 def rare_texts(texts: Sequence[str], joined: str | None = None) -> list[int]:
@@ -87,7 +94,7 @@ def rare_texts(texts: Sequence[str], joined: str | None = None) -> list[int]:
         ascii_texts, others = list(range(len(texts))), []
     else:
         ascii_texts = [k for k, t in enumerate(texts) if t.isascii()]
-        others = [k for k, t in enumerate(texts) if not t.isascii() and _RARE.search(t)]
+        others = [k for k, t in enumerate(texts) if not t.isascii() and _rare().search(t)]
         joined = "".join(texts[k] for k in ascii_texts)
     data = joined.encode("ascii")
     if not data.translate(None, _PLAIN_ASCII):
@@ -266,7 +273,7 @@ class CheckedIds:
         self.engine = engine if engine is not None else ReferenceEngine(tok) if self.waiting > 0 else tok.ids_engine()
         self.first = self.engine
         self.every = every
-        self.seen = self.checked = self.chars = 0
+        self.seen = self.chars = 0
         self.switched: str | None = None
         #: engine name → texts it encoded in this object's life (what a report names)
         self.used: dict[str, int] = {}
@@ -351,10 +358,7 @@ class CheckedIds:
         with self._lock:
             start = self.seen
             self.seen += count
-        picks = sorted({*range(-start % self.every, count, self.every), *rare})
-        with self._lock:
-            self.checked += len(picks)
-        return picks
+        return sorted({*range(-start % self.every, count, self.every), *rare})
 
     def _switch(self, engine: IdEngine, text: str, got: list[int], want: list[int]) -> str:
         at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
@@ -366,9 +370,3 @@ class CheckedIds:
             if self.engine is engine:
                 self.engine, self.switched = reference, reason
         return reason
-
-    def summary(self) -> dict[str, Any]:
-        """What produced the ids: the engine, what it was verified on, how many documents were re-checked."""
-        return {"engine": self.engine.name, "first_engine": self.first.name,
-                "verified": getattr(self.first, "verified", ""), "documents": self.seen,
-                "checked_documents": self.checked, "switched": self.switched}

@@ -155,10 +155,10 @@ def _gigatoken(tok: Tokenizer) -> IdEngine | None:
     import gigatoken
 
     if tok.backend == "hf":
-        state = json.loads(tok.backend_tokenizer.to_str())
-        if state.get("model", {}).get("type") != "BPE":
+        raw = tok.backend_tokenizer
+        if type(raw.model).__name__ != "BPE":
             return None  # WordPiece, Unigram: gigatoken reads BPE models only
-        return GigatokenEngine(gigatoken.Tokenizer.from_json(json.dumps(state)))
+        return GigatokenEngine(gigatoken.Tokenizer.from_json(raw.to_str()))  # (the JSON as it is: no parse)
     if tok.backend == "sentencepiece" and os.path.isfile(tok.source):
         return GigatokenEngine(gigatoken.Tokenizer.from_sentencepiece(tok.source))
     if tok.backend == "tiktoken":
