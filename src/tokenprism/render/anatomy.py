@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .html import STYLE, escape, id_colour, visible_whitespace
+from .html import STYLE, escape, id_colour, visible_one_line, visible_whitespace
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -33,11 +33,6 @@ _ANATOMY_STYLE = """<style>
 .tp-anat .tp-best td{font-weight:600}
 .tp-anat .tp-here{outline:2px solid #2a6}
 </style>"""
-
-
-def _shown(symbol: str) -> str:
-    """A symbol as the terminal and the page show it: whitespace made visible, without line breaks."""
-    return visible_whitespace(symbol).replace("\n", "")
 
 
 def _number(value: float) -> str:
@@ -91,11 +86,11 @@ def _steps_lines(t: TokenAnatomy) -> list:
     word = t.word
     assert word is not None
     if word.family == "bpe":
-        shown = [" ".join(_shown(s) for s in state) for state in t.states()]
+        shown = [" ".join(visible_one_line(s) for s in state) for state in t.states()]
         width = max(map(len, shown))
         lines = [Text(f"  {shown[0].ljust(width)}   start")]
         for m, state in zip(t.steps, shown[1:]):
-            lines.append(Text(f"  {state.ljust(width)}   {_shown(m.left)} + {_shown(m.right)} → {_shown(m.merged)}"
+            lines.append(Text(f"  {state.ljust(width)}   {visible_one_line(m.left)} + {visible_one_line(m.right)} → {visible_one_line(m.merged)}"
                               f"  ({word.rank_name} {_number(m.rank)})"))
         if not t.steps:
             lines.append(Text("  no merge: the token is a single symbol" if len(t.states()[0]) == 1 else "  taken whole (see the note)"))
@@ -105,7 +100,7 @@ def _steps_lines(t: TokenAnatomy) -> list:
     lines = []
     for k, cut in enumerate(word.cuts):
         mark = "✓" if k == 0 else " "
-        lines.append(Text(f"  {mark} {' | '.join(_shown(p) for p in cut.pieces)}   score {cut.score:.4f}",
+        lines.append(Text(f"  {mark} {' | '.join(visible_one_line(p) for p in cut.pieces)}   score {cut.score:.4f}",
                           style="bold" if k == 0 else ""))
     return lines
 
@@ -150,11 +145,11 @@ def anatomy_view(a: Anatomy) -> Group:
 def _word_block(word: WordAnatomy, tokens: list[TokenAnatomy]) -> list:
     from rich.text import Text
 
-    out: list = [Text(""), Text(f"{_shown(word_text(word))}  ({word.symbols!r} → {' '.join(repr(p) for p in word.pieces)})", style="bold")]
+    out: list = [Text(""), Text(f"{visible_one_line(word_text(word))}  ({word.symbols!r} → {' '.join(repr(p) for p in word.pieces)})", style="bold")]
     if word.family == "bpe":
         for t in tokens:
-            chain = " · ".join(f"{_shown(m.left)}+{_shown(m.right)} ({_number(m.rank)})" for m in t.steps)
-            out.append(Text(f"  [{t.index}] {_shown(t.piece)} ← {chain or 'no merge'}"))
+            chain = " · ".join(f"{visible_one_line(m.left)}+{visible_one_line(m.right)} ({_number(m.rank)})" for m in t.steps)
+            out.append(Text(f"  [{t.index}] {visible_one_line(t.piece)} ← {chain or 'no merge'}"))
     else:
         out += _steps_lines(tokens[0])
     out += [Text(f"  note: {n}", style="yellow") for n in word.notes]
@@ -165,7 +160,7 @@ def _word_block(word: WordAnatomy, tokens: list[TokenAnatomy]) -> list:
 
 # --- HTML -----------------------------------------------------------------------------------------
 def _sym(symbol: str, *, new: bool = False) -> str:
-    return f'<span class="tp-sym{" tp-new" if new else ""}">{escape(_shown(symbol))}</span>'
+    return f'<span class="tp-sym{" tp-new" if new else ""}">{escape(visible_one_line(symbol))}</span>'
 
 
 def token_anatomy_html(t: TokenAnatomy) -> str:
@@ -194,7 +189,7 @@ def _steps_html(t: TokenAnatomy) -> str:
         rows = [f'<tr><td>start</td><td>{"".join(_sym(s) for s in states[0])}</td><td></td></tr>']
         for k, (m, after) in enumerate(zip(t.steps, states[1:]), 1):
             cells = "".join(_sym(s, new=s == m.merged) for s in after)
-            rows.append(f"<tr><td>{k}</td><td>{cells}</td><td>{escape(_shown(m.left))} + {escape(_shown(m.right))} "
+            rows.append(f"<tr><td>{k}</td><td>{cells}</td><td>{escape(visible_one_line(m.left))} + {escape(visible_one_line(m.right))} "
                         f"({escape(word.rank_name)} {escape(_number(m.rank))})</td></tr>")
         return f'<table class="tp-anat"><tr><th>step</th><th>symbols</th><th>merge</th></tr>{"".join(rows)}</table>'
     if word.family == "wordpiece":

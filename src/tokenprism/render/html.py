@@ -106,6 +106,11 @@ def visible_whitespace(text: str) -> str:
     return text.replace(" ", "·").replace("\t", "→").replace("\r\n", "↵\n").replace("\r", "␍").replace("\n", "↵\n")
 
 
+def visible_one_line(text: str) -> str:
+    """`visible_whitespace` without the line breaks: a symbol or label kept on one line (↵ marks them)."""
+    return visible_whitespace(text).replace("\n", "")
+
+
 def token_title(token: Token) -> str:
     parts = [f"id {token.id}", f"piece {token.piece!r}", f"bytes {token.data.hex(' ') or '-'}", f"chars {token.start}–{token.end}"]
     if token.from_text:

@@ -56,7 +56,8 @@ def cell_label(label: str, width: int = 8) -> str:
     return short_label(terminal_label(label).replace("\n", ""), width)
 
 
-def _layer_name(layer: int, last: int) -> str:
+def layer_name(layer: int, last: int) -> str:
+    """How a layer is named in every view: "embeddings", "layer 3", "layer 4 (output)"."""
     return "embeddings" if layer == 0 else f"layer {layer}" + (" (output)" if layer == last else "")
 
 
@@ -74,7 +75,7 @@ def lens_view(result: Lens, *, width: int = 120, cell: int = 8) -> Group:
     columns = [positions.index(p) for p in shown]
     for layer in result.layers:
         cells = [layer.positions[k] for k in columns]
-        table.add_row(_layer_name(layer.layer, last),
+        table.add_row(layer_name(layer.layer, last),
                       *[_shaded(cell_label(c.top[0].token, cell), c.top[0].prob, mark=c.top[0].id == finals[c.position]) for c in cells])
     guess = result.prediction(positions[-1])
     lines = [
@@ -197,7 +198,7 @@ def inside_explain(result: Lens, att: Attention, *, top: int = 3) -> Group:
         guess = c.top[0]
         where = "" if c.rank_of_final == 1 else f"   ({_quoted(final.token)} ranks #{c.rank_of_final:,})"
         mark = "  ← the model's guess" if layer.layer == result.layers[-1].layer else where
-        lines.append(Text.assemble(f"  {_layer_name(layer.layer, -1):>11}  ", token_chip(guess.id, guess.token),
+        lines.append(Text.assemble(f"  {layer_name(layer.layer, -1):>11}  ", token_chip(guess.id, guess.token),
                                    f" {fmt_prob(guess.prob):>6}", (mark, "dim")))
     looked = att.looked_at(-1)
     best = sorted(range(len(looked)), key=lambda k: -looked[k])[:top]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..errors import MissingDependency
 from ..files import written_whole
-from .html import STYLE, escape, id_colour, visible_whitespace
-from .inside import prob_rgb
+from .html import STYLE, escape, id_colour, visible_one_line
+from .inside import layer_name, prob_rgb
 from .plots import _write, check_plot_path, short_label
 from .steps import fmt_prob
 
@@ -40,10 +40,6 @@ def _rgb(p: float, end: tuple[int, int, int] | None = None) -> str:
     return f"rgb({r},{g},{b})"
 
 
-def _shown(label: str) -> str:
-    return visible_whitespace(label).replace("\n", "")
-
-
 # --- logit lens ----------------------------------------------------------------------------------
 def cell_title(result: Lens, layer: int, cell: LensCell) -> str:
     """What hovering a grid cell tells: where, the top tokens, entropy, KL, the final guess's rank."""
@@ -58,11 +54,11 @@ def lens_html(result: Lens, *, limit: int = 200) -> str:
     positions = result.positions[-limit:]
     finals = {c.position: c.top[0].id for c in result.layers[-1].positions}
     index = {p: k for k, p in enumerate(result.positions)}
-    head = "".join(f'<th style="background:{id_colour(result.ids[p])}">{escape(short_label(_shown(result.tokens[p]), 10))}</th>'
+    head = "".join(f'<th style="background:{id_colour(result.ids[p])}">{escape(short_label(visible_one_line(result.tokens[p]), 10))}</th>'
                    for p in positions)
     rows = []
     for layer in result.layers:  # the embeddings on top, the output at the bottom (as in the terminal)
-        name = "embeddings" if layer.layer == 0 else f"layer {layer.layer}" + (" (output)" if layer is result.layers[-1] else "")
+        name = layer_name(layer.layer, result.layers[-1].layer)
         cells = []
         for p in positions:
             c = layer.positions[index[p]]
@@ -70,7 +66,7 @@ def lens_html(result: Lens, *, limit: int = 200) -> str:
             final = ' class="tp-final"' if top.id == finals[p] else ""
             ink = "#fff" if top.prob > 0.5 else "#111"
             cells.append(f'<td{final} style="background:{_rgb(top.prob)};color:{ink}" title="{escape(cell_title(result, layer.layer, c))}">'
-                         f"{escape(short_label(_shown(top.token), 10))}</td>")
+                         f"{escape(short_label(visible_one_line(top.token), 10))}</td>")
         rows.append(f'<tr><th class="tp-layer">{name}</th>{"".join(cells)}</tr>')
     more = len(result.positions) - len(positions)
     notes = ([f"showing the last {len(positions)} of {len(result.positions)} positions"] if more > 0 else []) + list(result.notes)
@@ -111,7 +107,7 @@ def attention_html(att: Attention, *, position: int = -1, limit: int = 64) -> st
     looked = att.looked_at(position)
     row = position % n
     bars = "".join(f'<span style="background:{_rgb(float(w), (234, 88, 12))};color:{"#fff" if w > 0.5 else "#111"}" '
-                   f'title="{escape(att.tokens[j])}: {w:.3f}">{escape(_shown(att.tokens[j]))}</span>' for j, w in enumerate(looked))
+                   f'title="{escape(att.tokens[j])}: {w:.3f}">{escape(visible_one_line(att.tokens[j]))}</span>' for j, w in enumerate(looked))
     return (
         f'{STYLE}{INSIDE_STYLE}<div class="tp"><div class="tp-meta">{escape(att.model)} · attention: row = the token that '
         f"attends, column = the one attended to · {att.num_layers} layers × {att.num_heads} heads</div>{body}"
@@ -145,7 +141,7 @@ def _matplotlib_grid(att: Attention, out: Path) -> None:
     size = 6.0 if one else 1.6
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 1, size * rows + 0.6), squeeze=False)
     try:
-        labels = [short_label(_shown(t), 12) for t in att.tokens]
+        labels = [short_label(visible_one_line(t), 12) for t in att.tokens]
         for r, lay in enumerate(att.layers):
             for c, (h, w) in enumerate(zip(lay.heads, lay.weights)):
                 ax = axes[r][c]
@@ -168,14 +164,14 @@ def attribution_html(result: Attribution) -> str:
     peak = max((abs(v) for v in result.attributions), default=0.0) or 1.0
     spans = "".join(
         f'<span style="background:{_rgb(abs(v) / peak, (37, 99, 235) if v >= 0 else (178, 24, 43))};'
-        f'color:{"#fff" if abs(v) / peak > 0.5 else "#111"}" title="{escape(label)}: {v:+.4f}">{escape(_shown(label))}</span>'
+        f'color:{"#fff" if abs(v) / peak > 0.5 else "#111"}" title="{escape(label)}: {v:+.4f}">{escape(visible_one_line(label))}</span>'
         for label, v in zip(result.tokens, result.attributions)
     )
     c = result.completeness
     return (
         f'{STYLE}{INSIDE_STYLE}<div class="tp"><div class="tp-meta">{escape(result.model)} · attribution of log p({escape(repr(result.target))} '
         f"| prompt) = {result.logprob:.4f} · {escape(result.method)} ({result.steps} steps) · baseline: {escape(result.baseline)}</div>"
-        f'<div class="tp-attr">{spans}<b>{escape(_shown(result.target))}</b></div>'
+        f'<div class="tp-attr">{spans}<b>{escape(visible_one_line(result.target))}</b></div>'
         f'<div class="tp-meta">completeness: sum {c.sum:.4f} vs expected {c.expected:.4f} (relative error {c.relative_error:.2%})</div>'
         f'{"".join(f"<div class=tp-note>{escape(n)}</div>" for n in result.notes)}</div>'
     )

@@ -40,10 +40,8 @@ class SentencePieceTokenizer(Tokenizer):
         sp = self.processor
         self._size = sp.get_piece_size()
         # every piece must be text: sentencepiece loads a piece of bad UTF-8 and fails on it later
-        guard("read the pieces of", path, lambda: sp.id_to_piece(list(range(self._size))))
-        self._specials = {
-            sp.id_to_piece(i): i for i in range(self._size) if sp.is_control(i) or sp.is_unknown(i)
-        }
+        pieces = guard("read the pieces of", path, lambda: sp.id_to_piece(list(range(self._size))))
+        self._specials = {pieces[i]: i for i in range(self._size) if sp.is_control(i) or sp.is_unknown(i)}
         # Control symbols and user-defined symbols typed in the text are parsed; longest first so
         # that "<|endoftext|>" wins over a shorter symbol that prefixes it.
         self._parsed = sorted((p for p in self._specials if p and not sp.is_unknown(self._specials[p])), key=len, reverse=True)
